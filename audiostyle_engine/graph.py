@@ -1,0 +1,310 @@
+"""Graph model: YAML document → GraphSpec (pure data) → validated Graph, every problem at once."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import GraphValidationError, Issue, SourceLoc
+from .registry import Registry, did_you_mean
+from .spec import Node, NodeSpec
+from .yaml_source import LocatedDocument, load_document
+
+TOP_LEVEL_KEYS = ("description", "variables", "nodes", "report")
+RESERVED_NODE_KEYS = ("type", "inputs")
+
+
+@dataclass
+class Edge:
+    src_node: str
+    src_port: str
+    dst_node: str
+    dst_port: str
+    loc: SourceLoc | None = None
+
+
+@dataclass
+class NodeDecl:
+    id: str
+    type: str
+    params: dict[str, Any]
+    inputs: dict[str, tuple[str, str | None]]  # port -> (source node, source port or None)
+    loc: SourceLoc | None = None
+
+
+@dataclass
+class Graph:
+    """A validated graph: node classes resolved, params checked and defaulted, edges typed."""
+
+    file: str
+    description: str
+    nodes: dict[str, NodeDecl]
+    classes: dict[str, type[Node]]
+    edges: list[Edge]
+    order: list[str]  # a topological order
+    variables: dict = field(default_factory=dict)
+    report: Any = None
+    fingerprint: str = ""
+
+    def spec_of(self, node_id: str) -> NodeSpec:
+        return self.classes[node_id].spec
+
+    def consumers(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.src_node == node_id]
+
+    def inputs_of(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.dst_node == node_id]
+
+    def params_of_type(self, type_name: str) -> list[tuple[str, str, Any]]:
+        """(node id, param name, value) for every param of a given param type, e.g. 'out_path'."""
+        out = []
+        for nid in self.order:
+            for p in self.spec_of(nid).params:
+                if p.type == type_name and self.nodes[nid].params.get(p.name) is not None:
+                    out.append((nid, p.name, self.nodes[nid].params[p.name]))
+        return out
+
+
+def load_graph(path: str | Path, registry: Registry, variables: dict | None = None,
+               text: str | None = None, check_files: bool = True) -> Graph:
+    """Read, substitute and validate a graph file; raise GraphValidationError with every problem."""
+    doc = load_document(path, variables, text=text)
+    return validate_document(doc, registry, check_files=check_files)
+
+
+def validate_document(doc: LocatedDocument, registry: Registry, check_files: bool = True) -> Graph:
+    v = _Validator(doc, registry, check_files)
+    graph = v.run()
+    if v.issues:
+        raise GraphValidationError(v.issues)
+    return graph
+
+
+class _Validator:
+    def __init__(self, doc: LocatedDocument, registry: Registry, check_files: bool):
+        self.doc = doc
+        self.registry = registry
+        self.check_files = check_files
+        self.issues: list[Issue] = list(doc.issues)
+
+    def err(self, path, message: str, key: bool = False):
+        loc = self.doc.key_loc(path) if key else self.doc.loc(path)
+        self.issues.append(Issue(loc, message))
+
+    def run(self) -> Graph | None:
+        doc = self.doc
+        root = doc.value
+        if root is None:
+            return None
+        if not isinstance(root, dict):
+            self.err((), "a graph file must be a mapping with 'nodes:'")
+            return None
+        for key in root:
+            if key not in TOP_LEVEL_KEYS:
+                hint = did_you_mean(key, TOP_LEVEL_KEYS)
+                self.err((key,), f"unknown top-level key '{key}'; " + (f"did you mean '{hint}'?" if hint else
+                         "expected one of " + ", ".join(TOP_LEVEL_KEYS)), key=True)
+        nodes_raw = root.get("nodes")
+        if not isinstance(nodes_raw, dict) or not nodes_raw:
+            self.err(("nodes",), "the graph needs a 'nodes:' mapping of node id → node")
+            return None
+
+        decls: dict[str, NodeDecl] = {}
+        classes: dict[str, type[Node]] = {}
+        for node_id, body in nodes_raw.items():
+            decl, cls = self._node(node_id, body)
+            if decl is not None:
+                decls[node_id] = decl
+            if cls is not None:
+                classes[node_id] = cls
+
+        edges = self._edges(decls, classes)
+        order = self._toposort(decls, edges)
+        if self.check_files:
+            self._files(decls, classes)
+        if self.issues:
+            return None
+        return Graph(file=doc.file, description=str(root.get("description", "")), nodes=decls,
+                     classes=classes, edges=edges, order=order, variables=dict(doc.variables),
+                     report=root.get("report"), fingerprint=_fingerprint(decls))
+
+    def _node(self, node_id: str, body) -> tuple[NodeDecl | None, type[Node] | None]:
+        path = ("nodes", node_id)
+        if not isinstance(body, dict):
+            self.err(path, f"node '{node_id}' must be a mapping with 'type:' and its params")
+            return None, None
+        type_name = body.get("type")
+        if type_name is None:
+            self.err(path, f"node '{node_id}' has no 'type'; expected one of: " + ", ".join(self.registry.names()), key=True)
+            return None, None
+        cls = self.registry.get(str(type_name))
+        if cls is None:
+            hint = self.registry.suggest(str(type_name))
+            self.err(path + ("type",), f"node '{node_id}': unknown node type '{type_name}'; " +
+                     (f"did you mean '{hint}'?" if hint else "run 'audiostyle nodes' to list node types"))
+            return None, None
+        spec = cls.spec
+        params: dict[str, Any] = {}
+        for key, value in body.items():
+            if key in RESERVED_NODE_KEYS:
+                continue
+            p = spec.param(key)
+            if p is None:
+                hint = did_you_mean(key, [q.name for q in spec.params])
+                self.err(path + (key,), f"node '{node_id}' ({spec.type_name}): unknown param '{key}'; " +
+                         (f"did you mean '{hint}'?" if hint else
+                          ("expected one of: " + ", ".join(q.name for q in spec.params)) if spec.params else "it takes no params"),
+                         key=True)
+                continue
+            checked, problem = p.coerce(value)
+            if problem:
+                self.err(path + (key,), f"node '{node_id}' ({spec.type_name}): {problem}")
+                continue
+            params[key] = checked
+        missing = [p.name for p in spec.params if p.required and p.name not in body]
+        for name in missing:
+            self.err(path, f"node '{node_id}' ({spec.type_name}): missing required param '{name}'", key=True)
+        for p in spec.params:
+            if p.name not in params and not p.required:
+                params[p.name] = p.default
+        if not missing and len(params) == len(spec.params):
+            for problem in cls.check_params(params):
+                self.err(path + (problem.param,) + tuple(problem.path), f"node '{node_id}' ({spec.type_name}): {problem.message}")
+
+        inputs: dict[str, tuple[str, str | None]] = {}
+        raw_inputs = body.get("inputs", {})
+        if not isinstance(raw_inputs, dict):
+            self.err(path + ("inputs",), f"node '{node_id}': 'inputs' must map port → 'node' or 'node.port'")
+        else:
+            for port, ref in raw_inputs.items():
+                ipath = path + ("inputs", port)
+                if spec.input(port) is None:
+                    hint = did_you_mean(port, [q.name for q in spec.inputs])
+                    names = ", ".join(q.name for q in spec.inputs) or "none"
+                    self.err(ipath, f"node '{node_id}' ({spec.type_name}): unknown input port '{port}'; " +
+                             (f"did you mean '{hint}'?" if hint else f"its inputs are: {names}"), key=True)
+                    continue
+                if not isinstance(ref, str) or not ref:
+                    self.err(ipath, f"node '{node_id}': input '{port}' must name a node, as 'node' or 'node.port'")
+                    continue
+                src, _, src_port = ref.partition(".")
+                inputs[port] = (src, src_port or None)
+        return NodeDecl(node_id, spec.type_name, params, inputs, self.doc.key_loc(path)), cls
+
+    def _edges(self, decls: dict[str, NodeDecl], classes: dict[str, type[Node]]) -> list[Edge]:
+        edges = []
+        for node_id, decl in decls.items():
+            cls = classes.get(node_id)
+            if cls is None:
+                continue
+            spec = cls.spec
+            for port, (src, src_port) in decl.inputs.items():
+                ipath = ("nodes", node_id, "inputs", port)
+                if src not in self.doc.value["nodes"]:
+                    hint = did_you_mean(src, list(self.doc.value["nodes"]))
+                    self.err(ipath, f"node '{node_id}': input '{port}' comes from unknown node '{src}'; " +
+                             (f"did you mean '{hint}'?" if hint else "expected the id of a node in this graph"))
+                    continue
+                if src == node_id:
+                    self.err(ipath, f"node '{node_id}': input '{port}' is connected to its own output; graphs must not have cycles")
+                    continue
+                src_cls = classes.get(src)
+                if src_cls is None:
+                    continue  # its own error was already reported
+                src_spec = src_cls.spec
+                if src_port is None:
+                    if len(src_spec.outputs) != 1:
+                        outs = ", ".join(f"'{src}.{o.name}'" for o in src_spec.outputs) or "none"
+                        self.err(ipath, f"node '{node_id}': input '{port}' must name one of the outputs of '{src}': {outs}")
+                        continue
+                    src_port = src_spec.outputs[0].name
+                out_port = src_spec.output(src_port)
+                if out_port is None:
+                    hint = did_you_mean(src_port, [o.name for o in src_spec.outputs])
+                    self.err(ipath, f"node '{node_id}': '{src}' ({src_spec.type_name}) has no output '{src_port}'; " +
+                             (f"did you mean '{hint}'?" if hint else "outputs: " + ", ".join(o.name for o in src_spec.outputs)))
+                    continue
+                in_port = spec.input(port)
+                if in_port.kind != out_port.kind:
+                    self.err(ipath, f"node '{node_id}': input '{port}' takes {in_port.kind.value} but '{src}.{src_port}' "
+                             f"gives {out_port.kind.value}; connect a node that outputs {in_port.kind.value}")
+                    continue
+                edges.append(Edge(src, src_port, node_id, port, self.doc.loc(ipath)))
+            for port in spec.inputs:
+                if not port.optional and port.name not in decl.inputs:
+                    self.err(("nodes", node_id), f"node '{node_id}' ({spec.type_name}): required input '{port.name}' "
+                             f"({port.kind.value}) is not connected; add 'inputs: {{{port.name}: NODE}}'", key=True)
+        return edges
+
+    def _toposort(self, decls, edges) -> list[str]:
+        deps = {nid: {e.src_node for e in edges if e.dst_node == nid} for nid in decls}
+        order: list[str] = []
+        done: set[str] = set()
+        remaining = list(decls)  # declaration order breaks ties, so runs are predictable
+        while remaining:
+            ready = [n for n in remaining if deps[n] <= done]
+            if not ready:
+                cycle = " → ".join(_find_cycle(remaining, deps))
+                self.err(("nodes", remaining[0]), f"the graph has a cycle: {cycle}; a node's output must not feed back into it", key=True)
+                return order
+            for n in ready:
+                order.append(n)
+                done.add(n)
+                remaining.remove(n)
+        return order
+
+    def _files(self, decls, classes):
+        for node_id, decl in decls.items():
+            cls = classes.get(node_id)
+            if cls is None:
+                continue
+            for p in cls.spec.params:
+                value = decl.params.get(p.name)
+                if value is None:
+                    continue
+                ppath = ("nodes", node_id, p.name)
+                if p.type == "path":
+                    if not os.path.exists(value):
+                        self.err(ppath, f"node '{node_id}': input file not found: {value}; check the path or pass --set with an existing file")
+                    elif os.path.isdir(value):
+                        self.err(ppath, f"node '{node_id}': {value} is a folder; expected an audio file")
+                elif p.type == "out_path":
+                    problem = _unwritable(value)
+                    if problem:
+                        self.err(ppath, f"node '{node_id}': cannot write {value}: {problem}")
+
+
+def _find_cycle(nodes, deps) -> list[str]:
+    start = nodes[0]
+    seen = [start]
+    current = start
+    while True:
+        nxt = next(iter(sorted(d for d in deps[current] if d in nodes)))
+        if nxt in seen:
+            return seen[seen.index(nxt):] + [nxt]
+        seen.append(nxt)
+        current = nxt
+
+
+def _unwritable(path: str) -> str | None:
+    p = Path(path).absolute()
+    if p.is_dir():
+        return "it is a folder; expected a file name"
+    parent = p.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"folder {parent} is not writable"
+    return None
+
+
+def _fingerprint(decls: dict[str, NodeDecl]) -> str:
+    """A hash of what the graph computes (types, params, wiring), not of its formatting."""
+    canon = {nid: {"type": d.type, "params": d.params, "inputs": {k: list(v) for k, v in sorted(d.inputs.items())}}
+             for nid, d in sorted(decls.items())}
+    return hashlib.sha256(json.dumps(canon, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,53 @@
+"""Maps node type names to node classes. Injected into validation and execution, never global."""
+from __future__ import annotations
+
+import difflib
+from importlib import import_module
+from importlib.metadata import entry_points
+
+from .spec import Node
+
+ENTRY_POINT_GROUP = "audiostyle.nodes"
+
+
+class Registry:
+    def __init__(self):
+        self._nodes: dict[str, type[Node]] = {}
+
+    def register(self, cls: type[Node]) -> type[Node]:
+        name = cls.spec.type_name
+        if name in self._nodes and self._nodes[name] is not cls:
+            raise ValueError(f"node type {name!r} registered twice ({self._nodes[name].__module__} and {cls.__module__})")
+        self._nodes[name] = cls
+        return cls
+
+    def get(self, name: str) -> type[Node] | None:
+        return self._nodes.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._nodes)
+
+    def __iter__(self):
+        return iter(self._nodes[n] for n in self.names())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._nodes
+
+    def suggest(self, name: str) -> str | None:
+        return did_you_mean(name, self.names())
+
+
+def did_you_mean(word: str, candidates) -> str | None:
+    match = difflib.get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def default_registry() -> Registry:
+    """The built-in nodes of ``nodes/`` plus any installed through the entry point group."""
+    registry = Registry()
+    builtin = import_module("nodes")
+    for cls in builtin.NODE_CLASSES:
+        registry.register(cls)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        registry.register(ep.load())
+    return registry

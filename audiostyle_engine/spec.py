@@ -1,0 +1,138 @@
+"""Declarative node specs: plain data, readable without importing torch or any node code."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .payloads import PortKind
+
+# Param types a graph author can write; each has one checker below.
+PARAM_TYPES = ("int", "float", "bool", "str", "choice", "path", "out_path", "list", "mapping", "any")
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    kind: PortKind
+    doc: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: Any = _REQUIRED
+    doc: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+    unit: str = ""
+    nullable: bool = False  # None ("null" in YAML) is accepted and means "not set"
+
+    def __post_init__(self):
+        if self.type not in PARAM_TYPES:
+            raise ValueError(f"param {self.name}: unknown type {self.type!r}")
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+    def describe_range(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        lo = "-inf" if self.min is None else f"{self.min:g}"
+        hi = "inf" if self.max is None else f"{self.max:g}"
+        if self.min is None and self.max is None:
+            return ""
+        return f"[{lo}, {hi}]"
+
+    def coerce(self, value: Any) -> tuple[Any, str | None]:
+        """Return (checked value, None) or (None, 'what is wrong; what is expected')."""
+        name = self.name
+        if value is None:
+            if self.nullable:
+                return None, None
+            return None, f"param {name} is empty; expected a {self.type}"
+        t = self.type
+        if t == "int":
+            if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+                return None, f"param {name}={value!r} must be an integer"
+            value = int(value)
+        elif t == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return None, f"param {name}={value!r} must be a number"
+            value = float(value)
+        elif t == "bool":
+            if not isinstance(value, bool):
+                return None, f"param {name}={value!r} must be true or false"
+        elif t in ("str", "path", "out_path"):
+            if not isinstance(value, str) or not value:
+                return None, f"param {name}={value!r} must be a non-empty string"
+        elif t == "choice":
+            if value not in self.choices:
+                return None, f"param {name}={value!r} is not allowed; expected {self.describe_range()}"
+        elif t == "list":
+            if not isinstance(value, list):
+                return None, f"param {name} must be a list"
+        elif t == "mapping":
+            if not isinstance(value, dict):
+                return None, f"param {name} must be a mapping"
+        if t in ("int", "float"):
+            if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+                return None, f"param {name}={value!r} out of range {self.describe_range()}"
+        return value, None
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    type_name: str
+    category: str  # "io", "signal", "spectral", "fx"
+    summary: str
+    inputs: tuple[Port, ...] = ()
+    outputs: tuple[Port, ...] = ()
+    params: tuple[Param, ...] = ()
+    doc: str = ""
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def input(self, name: str) -> Port | None:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> Port | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+
+@dataclass
+class ParamProblem:
+    """A problem a node found in its own params; ``path`` points inside the param for the location."""
+
+    param: str
+    message: str
+    path: tuple = field(default_factory=tuple)
+
+
+class Node:
+    """Base class of every node kind: a spec, validated params, and ``process``.
+
+    A node knows nothing about YAML or the CLI: it gets checked Python values and returns
+    a dict keyed by output port name.
+    """
+
+    spec: ClassVar[NodeSpec]
+
+    def __init__(self, params: dict[str, Any], node_id: str = ""):
+        self.params = params
+        self.node_id = node_id
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> list[ParamProblem]:
+        """Node-specific checks beyond types and ranges; runs at validation, before any audio."""
+        return []
+
+    def process(self, ctx, **inputs) -> dict[str, Any]:
+        raise NotImplementedError

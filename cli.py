@@ -1,0 +1,162 @@
+"""audiostyle command line: run, validate and inspect node graphs."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+
+from audiostyle_engine import __version__
+from audiostyle_engine.errors import AudiostyleError
+from audiostyle_engine.yaml_source import parse_cli_value
+
+
+def parse_sets(items: list[str]) -> dict:
+    variables = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise AudiostyleError(f"--set {item!r} must look like name=value, e.g. --set content=voice.wav")
+        variables[name.strip()] = parse_cli_value(value)
+    return variables
+
+
+def cmd_run(args) -> int:
+    from audiostyle_engine.progress import JsonProgress, TerminalProgress
+    from audiostyle_engine.run import run_graph
+
+    hooks = []
+    if args.log_json:
+        hooks.append(JsonProgress())
+    elif not args.quiet and sys.stderr.isatty():
+        hooks.append(TerminalProgress())
+    result = run_graph(args.graph, parse_sets(args.set), device=args.device, seed=args.seed, hooks=hooks)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    summary = {"outputs": [str(p) for p in result.outputs], "seconds": round(result.seconds, 2), "device": result.device,
+               "timings": {k: round(v, 3) for k, v in result.timings.items()}}
+    for node_id, rec in result.records.items():
+        hist = rec.get("history")
+        if hist and hist["loss"]:
+            summary.setdefault("style_transfer", {})[node_id] = {
+                "iterations": hist["iteration"][-1], "evaluations": hist["evaluations"],
+                "loss_first": hist["loss"][0], "loss_last": hist["loss"][-1],
+                "content_correlation": hist["content_correlation"][-1]}
+    if args.log_json:
+        print(json.dumps({"event": "run_done", **summary}))
+    elif not args.quiet:
+        for path in result.outputs:
+            print(f"wrote {path}")
+        for node_id, st in summary.get("style_transfer", {}).items():
+            print(f"{node_id}: loss {st['loss_first']:.4g} → {st['loss_last']:.4g} in {st['iterations']} iterations "
+                  f"({st['evaluations']} evaluations), content correlation {st['content_correlation']:.3f}")
+        print(f"done in {result.seconds:.1f} s on {result.device}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from audiostyle_engine.run import prepare
+
+    graph = prepare(args.graph, parse_sets(args.set))
+    print(f"{args.graph}: ok ({len(graph.order)} nodes: {' → '.join(graph.order)})")
+    return 0
+
+
+def cmd_nodes(args) -> int:
+    from audiostyle_engine.registry import default_registry
+
+    registry = default_registry()
+    if not args.name:
+        width = max(len(n) for n in registry.names())
+        for cls in registry:
+            print(f"{cls.spec.type_name:<{width}}  [{cls.spec.category}] {cls.spec.summary}")
+        print("\n'audiostyle nodes NAME' shows a node's ports and params.")
+        return 0
+    cls = registry.get(args.name)
+    if cls is None:
+        hint = registry.suggest(args.name)
+        raise AudiostyleError(f"unknown node type '{args.name}'" + (f"; did you mean '{hint}'?" if hint else
+                              "; run 'audiostyle nodes' for the list"))
+    print(describe_node(cls))
+    return 0
+
+
+def describe_node(cls) -> str:
+    s = cls.spec
+    lines = [f"{s.type_name}  [{s.category}]", f"  {s.summary}"]
+    if s.doc:
+        lines.append(f"  {s.doc}")
+    lines.append("Inputs:" if s.inputs else "Inputs: none")
+    lines += [f"  {p.name:<18} {p.kind.value:<12} {p.doc}" + (" (optional)" if p.optional else "") for p in s.inputs]
+    lines.append("Outputs:" if s.outputs else "Outputs: none (a sink)")
+    lines += [f"  {p.name:<18} {p.kind.value:<12} {p.doc}" for p in s.outputs]
+    lines.append("Params:" if s.params else "Params: none")
+    for p in s.params:
+        default = "required" if p.required else f"default {p.default!r}"
+        rng = p.describe_range()
+        unit = f" {p.unit}" if p.unit else ""
+        lines.append(f"  {p.name:<18} {p.type:<8} {default}{unit}" + (f", {rng}" if rng else ""))
+        if p.doc:
+            lines.append(f"  {'':<18} {p.doc}")
+    extra = getattr(cls, "describe_extra", None)
+    if extra:
+        lines.append(extra())
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="audiostyle", description="Batch audio processing with YAML node graphs and "
+                                     "neural style transfer.")
+    parser.add_argument("--version", action="version", version=f"audiostyle {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def graph_args(p):
+        p.add_argument("graph", help="YAML graph file")
+        p.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
+                       help="set a graph variable, e.g. --set content=voice.wav (repeatable)")
+
+    p = sub.add_parser("run", help="run a graph", description="Validate a graph, then run it.")
+    graph_args(p)
+    p.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=int, default=None, help="seed for random filters, starts and phases")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--log-json", action="store_true", help="print progress as JSON lines on stdout")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a graph without running it",
+                       description="Check a graph completely without touching audio; every problem is listed as file:line:col.")
+    graph_args(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("nodes", help="list node types, or show one", description="List node types, or show one's ports and params.")
+    p.add_argument("name", nargs="?", help="node type to describe")
+    p.set_defaults(func=cmd_nodes)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except AudiostyleError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; no output was written for the unfinished run", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("error: internal error (above); please report it with the graph file", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Built-in node kinds, one module each. Registered explicitly (see audiostyle_engine.registry)."""
+from .fx import Fx
+from .istft import Istft
+from .load import Load
+from .mix import Mix
+from .mono import Mono
+from .normalize import Normalize
+from .resample import Resample
+from .stft import Stft
+from .style_transfer import StyleTransfer
+from .trim import Trim
+from .write import Write
+
+NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, Istft, Mix, Fx, Write)

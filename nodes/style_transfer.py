@@ -1,0 +1,97 @@
+"""style_transfer: the paper's method — content of one spectrogram, texture of another."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from audiostyle_engine import settings
+from audiostyle_engine.errors import InputFileError, ParameterError
+from audiostyle_engine.payloads import PortKind, Spectrogram
+from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port
+
+
+class StyleTransfer(Node):
+    spec = NodeSpec(
+        type_name="style_transfer",
+        category="spectral",
+        summary="Neural style transfer on log-spectrograms (Choksi et al.): random conv features, Gram style loss, L-BFGS.",
+        doc="One convolution over time with the frequency bins as input channels, Glorot-normal filters and ReLU; "
+            "L = alpha·content + beta·style, minimised over the input log-magnitude from a small random start. "
+            "Output: the styled log1p magnitude, without phase (istft reconstructs it).",
+        inputs=(Port("content", PortKind.SPECTROGRAM, "log1p magnitude whose structure is kept"),
+                Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred")),
+        outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude, same frames as content, no phase"),),
+        params=(
+            Param("n_filters", "int", settings.N_FILTERS, "conv filters (paper: 4096)", min=1, max=65536),
+            Param("kernel_width", "int", settings.KERNEL_WIDTH, "conv width in frames (not in the paper; 11 as in the "
+                  "open reference implementation)", min=1, max=512, unit="frames"),
+            Param("alpha", "float", settings.ALPHA, "content weight (paper: 0.1)", min=0.0),
+            Param("beta", "float", settings.BETA, "style weight", min=0.0),
+            Param("iterations", "int", settings.ITERATIONS, "L-BFGS iterations (paper: 500)", min=1, max=100000),
+            Param("optimizer", "choice", "lbfgs", "lbfgs: torch L-BFGS on the run device; lbfgs-b: scipy L-BFGS-B "
+                  "(the paper's, host memory)", choices=("lbfgs", "lbfgs-b")),
+            Param("history_size", "int", 10, "L-BFGS memory (scipy's default, which the paper's TensorFlow used)",
+                  min=1, max=1000),
+            Param("init_scale", "float", settings.INIT_SCALE, "std of the random start", min=0.0),
+            Param("gram_normalization", "choice", settings.GRAM_NORMALIZATION,
+                  "frames: Gram / number of frames, so content and style may differ in length; none: the paper's plain sum",
+                  choices=("frames", "none")),
+            Param("lower_bound", "float", None, "lbfgs-b only: lower bound on the log-magnitude (0 keeps magnitudes ≥ 0)",
+                  nullable=True),
+            Param("seed", "int", None, "seed for filters and start (null: the run's --seed, else 0)", nullable=True, min=0),
+            Param("min_seconds", "float", settings.MIN_STYLE_TRANSFER_SECONDS, "refuse shorter content or style",
+                  min=0.0, unit="s"),
+        ),
+    )
+
+    @classmethod
+    def check_params(cls, params):
+        if params["lower_bound"] is not None and params["optimizer"] != "lbfgs-b":
+            return [ParamProblem("lower_bound", "lower_bound needs optimizer: lbfgs-b")]
+        return []
+
+    def process(self, ctx, content: Spectrogram, style: Spectrogram) -> dict:
+        from ._style_core import StyleConfig, transfer
+
+        p = self.params
+        self._check_inputs(content, style)
+        cfg = StyleConfig(p["n_filters"], p["kernel_width"], p["alpha"], p["beta"], p["iterations"], p["optimizer"],
+                          p["history_size"], p["init_scale"], p["gram_normalization"], p["lower_bound"])
+        seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
+        out = np.empty_like(content.magnitude)
+        histories = []
+        t0 = time.perf_counter()
+        for ch in range(content.channels):
+            style_ch = style.magnitude[min(ch, style.channels - 1)]
+            label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
+
+            def progress(i, n, loss, label=label):
+                ctx.progress(i, n, f"{label}loss {loss:.4g}")
+
+            out[ch], history = transfer(np.ascontiguousarray(content.magnitude[ch]), np.ascontiguousarray(style_ch), cfg,
+                                        device=ctx.device, seed=seed, progress=progress)
+            histories.append(history.as_dict())
+        ctx.record("history", histories[0])
+        ctx.record("channel_histories", histories)
+        ctx.record("seconds", time.perf_counter() - t0)
+        ctx.record("device", ctx.device)
+        ctx.record("negative_bins_fraction", float(np.mean(out < 0)))
+        return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
+                                           content.window, content.length, content.scale, None, content.source,
+                                           {"style_source": style.source})}
+
+    def _check_inputs(self, content: Spectrogram, style: Spectrogram) -> None:
+        p = self.params
+        for name, s in (("content", content), ("style", style)):
+            if s.scale != "log1p":
+                raise ParameterError(f"{name} spectrogram must have scale log1p (the paper's log(1+|S|)); set scale: log1p on its stft")
+            seconds = s.length / s.sample_rate
+            if seconds < p["min_seconds"] or s.frames < p["kernel_width"]:
+                raise InputFileError(f"{name} {s.label} is {seconds:.2f} s long; style transfer needs at least "
+                                     f"{max(p['min_seconds'], p['kernel_width'] * s.hop_length / s.sample_rate):.2f} s — use a longer clip")
+            if float(np.max(s.magnitude)) < np.log1p(10 ** (settings.SILENCE_DBFS / 20)):
+                raise InputFileError(f"{name} {s.label} is silent; style transfer needs a clip with sound in it")
+        if (content.sample_rate, content.n_fft) != (style.sample_rate, style.n_fft):
+            raise ParameterError(f"content ({content.sample_rate} Hz, n_fft {content.n_fft}) and style ({style.sample_rate} Hz, "
+                                 f"n_fft {style.n_fft}) differ; resample both to one rate and use one stft setting")
