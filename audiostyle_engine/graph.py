@@ -78,6 +78,10 @@ def load_graph(path: str | Path, registry: Registry, variables: dict | None = No
 def validate_document(doc: LocatedDocument, registry: Registry, check_files: bool = True) -> Graph:
     v = _Validator(doc, registry, check_files)
     graph = v.run()
+    for name in getattr(doc, "unused_overrides", []):
+        hint = did_you_mean(name, [k for k in doc.variables if k not in doc.unused_overrides and k != "graph_dir"])
+        v.issues.append(Issue(None, f"{doc.file}: --set {name}=...: the graph uses no variable '{name}'; " +
+                              (f"did you mean '{hint}'?" if hint else "check the graph's ${...} names")))
     if v.issues:
         raise GraphValidationError(v.issues)
     return graph

@@ -83,7 +83,7 @@ class Param:
                 return None, f"param {name} must be a mapping"
         if t in ("int", "float"):
             if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-                return None, f"param {name}={value!r} out of range {self.describe_range()}"
+                return None, f"param {name}={value!r} is out of range; expected a value in {self.describe_range()}"
         return value, None
 
 

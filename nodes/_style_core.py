@@ -117,7 +117,7 @@ def _evaluate(objective: Objective, x: torch.Tensor):
 
 def _torch_lbfgs(objective, x0, cfg, progress):
     x = x0.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=cfg.iterations, max_eval=cfg.iterations * 4,
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=cfg.iterations, max_eval=cfg.iterations * 25,
                             history_size=cfg.history_size, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-12, tolerance_change=1e-14)
     history = History()
@@ -167,5 +167,5 @@ def _scipy_lbfgsb(objective, x0, cfg, progress):
     bounds = None if cfg.lower_bound is None else [(cfg.lower_bound, None)] * x0.numel()
     result = minimize(fun, x0.to("cpu", torch.float64).numpy().ravel(), jac=True, method="L-BFGS-B", bounds=bounds,
                       callback=callback, options={"maxiter": cfg.iterations, "maxcor": cfg.history_size,
-                                                  "ftol": 0.0, "gtol": 0.0, "maxfun": cfg.iterations * 4})
+                                                  "ftol": 0.0, "gtol": 0.0, "maxfun": cfg.iterations * 25})
     return torch.from_numpy(result.x.astype(np.float32)).reshape(shape), history

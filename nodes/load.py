@@ -52,11 +52,33 @@ def read_audio(path: str, offset: float = 0.0, duration: float | None = None) ->
         raise InputFileError(f"cannot decode '{path}': {_first_line(exc)}; the file is corrupt, truncated or not a "
                              "supported format (wav, flac, aiff, mp3, ogg) — re-export it") from None
     samples = np.asarray(samples, dtype=np.float32)
+    _check_complete(path, total)
     if samples.shape[1] < count:
         raise InputFileError(f"'{path}' is truncated: {samples.shape[1]} of {count} frames could be read; re-export it")
     if not np.all(np.isfinite(samples)):
         raise InputFileError(f"'{path}' contains NaN or infinite samples; re-export it")
     return samples, sample_rate
+
+
+def _check_complete(path: str, header_frames: int) -> None:
+    """pedalboard fills a truncated file's missing frames with silence without a word; libsndfile
+    notices. Uncompressed files are checked by size, compressed ones by decoding them once."""
+    import soundfile
+
+    try:
+        info = soundfile.info(path)
+    except (soundfile.LibsndfileError, RuntimeError):
+        return  # a format libsndfile does not read (e.g. some mp3s); nothing more to check with it
+    try:
+        if info.format in ("WAV", "WAVEX", "AIFF", "RF64", "W64"):
+            decoded = info.frames
+        else:
+            decoded = sum(len(block) for block in soundfile.blocks(path, blocksize=1 << 16))
+    except (soundfile.LibsndfileError, RuntimeError) as exc:
+        raise InputFileError(f"'{path}' is corrupt or truncated ({_first_line(exc)}); re-export it") from None
+    if decoded < header_frames:
+        raise InputFileError(f"'{path}' is truncated: its header promises {header_frames} frames but only {decoded} "
+                             "are there; re-export it") from None
 
 
 def _first_line(exc: Exception) -> str:
