@@ -176,7 +176,8 @@ class _Validator:
                 params[p.name] = p.default
         if not missing and len(params) == len(spec.params):
             for problem in cls.check_params(params):
-                self.err(path + (problem.param,) + tuple(problem.path), f"node '{node_id}' ({spec.type_name}): {problem.message}")
+                self.err(path + (problem.param,) + tuple(problem.path), f"node '{node_id}' ({spec.type_name}): {problem.message}",
+                         key=problem.at_key)
 
         inputs: dict[str, tuple[str, str | None]] = {}
         raw_inputs = body.get("inputs", {})

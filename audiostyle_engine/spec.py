@@ -114,6 +114,7 @@ class ParamProblem:
     param: str
     message: str
     path: tuple = field(default_factory=tuple)
+    at_key: bool = False  # point at the key (a wrong name) rather than at its value
 
 
 class Node:

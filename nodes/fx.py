@@ -73,7 +73,7 @@ class Fx(Node):
             try:
                 build_effect(entry)
             except KeyError as exc:
-                problems.append(ParamProblem("chain", exc.args[1], (i, exc.args[0])))
+                problems.append(ParamProblem("chain", exc.args[1], (i, exc.args[0]), at_key=True))
             except ValueError as exc:
                 problems.append(ParamProblem("chain", str(exc), (i,)))
         return problems
