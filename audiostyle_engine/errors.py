@@ -55,6 +55,7 @@ class GraphValidationError(AudiostyleError):
 
     def __init__(self, issues: list[Issue]):
         self.issues = sorted(issues, key=Issue.sort_key)
-        count = len(self.issues)
-        head = "1 error:" if count == 1 else f"{count} errors:"
-        super().__init__("\n".join([head] + [str(i) for i in self.issues]))
+        if len(self.issues) == 1:
+            super().__init__(str(self.issues[0]))  # one problem, one line
+        else:
+            super().__init__("\n".join([f"{len(self.issues)} errors:"] + [str(i) for i in self.issues]))

@@ -76,7 +76,9 @@ def _check_complete(path: str, header_frames: int) -> None:
             decoded = sum(len(block) for block in soundfile.blocks(path, blocksize=1 << 16))
     except (soundfile.LibsndfileError, RuntimeError) as exc:
         raise InputFileError(f"'{path}' is corrupt or truncated ({_first_line(exc)}); re-export it") from None
-    if decoded < header_frames:
+    # Lossy codecs pad to whole frames, so their headers may promise up to a couple of codec frames more.
+    slack = 0 if info.format in ("WAV", "WAVEX", "AIFF", "RF64", "W64", "FLAC") else 4096
+    if decoded + slack < header_frames:
         raise InputFileError(f"'{path}' is truncated: its header promises {header_frames} frames but only {decoded} "
                              "are there; re-export it") from None
 
