@@ -5,7 +5,7 @@ import numpy as np
 
 from audiostyle_engine.errors import InputFileError
 from audiostyle_engine.payloads import Audio, PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port, StreamInfo
 
 
 class Load(Node):
@@ -21,6 +21,10 @@ class Load(Node):
             Param("min_seconds", "float", 0.0, "refuse files shorter than this (after offset)", min=0.0, unit="s"),
         ),
     )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        return {"audio": header_info(params["path"])}
 
     def process(self, ctx, **_) -> dict:
         path = self.params["path"]
@@ -57,6 +61,18 @@ def read_audio(path: str, offset: float = 0.0, duration: float | None = None) ->
     if not np.all(np.isfinite(samples)):
         raise InputFileError(f"'{path}' contains NaN or infinite samples; re-export it")
     return samples, sample_rate
+
+
+def header_info(path: str) -> StreamInfo:
+    """Channels and rate from the file header alone (no decoding); unknown when it cannot be read,
+    since the run reports unreadable files with the full reason."""
+    from pedalboard.io import AudioFile
+
+    try:
+        with AudioFile(path) as f:
+            return StreamInfo(int(f.num_channels), int(round(f.samplerate)), int(f.frames), origin=f"'{path}'")
+    except Exception:
+        return UNKNOWN
 
 
 def _first_line(exc: Exception) -> str:
