@@ -105,6 +105,101 @@ def describe_node(cls) -> str:
     return "\n".join(lines)
 
 
+# --- plugins: inspect, list and save the state of effects and VST3 plugins -------------------------
+
+def cmd_plugins(args) -> int:
+    return {"inspect": plugins_inspect, "list": plugins_list, "save-state": plugins_save_state}[args.plugins_command](args)
+
+
+def plugins_inspect(args) -> int:
+    from nodes._chain import builtin_effects
+    from nodes._plugin_info import builtin_description, format_description
+
+    effects = builtin_effects()
+    if args.plugin in effects:
+        info = builtin_description(args.plugin, effects[args.plugin])
+    else:
+        info = _plugin_info(args.plugin)
+    print(json.dumps(info, indent=2) if args.json else format_description(info))
+    return 0
+
+
+def _plugin_info(name: str) -> dict:
+    from nodes._chain import builtin_effects
+    from nodes._plugin_host import shared_host
+    from nodes._plugin_info import resolve
+    from audiostyle_engine.registry import did_you_mean
+
+    path = resolve(name)
+    if path is None:
+        hint = did_you_mean(name, builtin_effects())
+        raise AudiostyleError(f"no plugin or pedalboard effect named {name!r}" + (f"; did you mean '{hint}'?" if hint else
+                              "; give a plugin path or run 'audiostyle plugins list'"))
+    return shared_host().describe(str(path))
+
+
+def plugins_list(args) -> int:
+    from pathlib import Path
+
+    from nodes._chain import builtin_effects
+    from nodes._plugin_info import scan_folders, standard_folders
+
+    folders = [Path(f) for f in args.folder] if args.folder else standard_folders()
+    found = scan_folders(folders)
+    if args.json:
+        print(json.dumps({"plugins": [{"name": p.stem, "path": str(p)} for p in found],
+                          "builtins": sorted(builtin_effects())}, indent=2))
+        return 0
+    print(f"Plugins in {', '.join(str(f) for f in folders if f.is_dir()) or 'no plugin folder'}:")
+    width = max([len(p.stem) for p in found] + [8])
+    for p in found:
+        print(f"  {p.stem:<{width}}  {p}")
+    if not found:
+        print("  none found (VST3 bundles *.vst3; add folders with --folder or $VST3_PATH)")
+    print("pedalboard built-in effects (use as 'effect: Name'):")
+    print("  " + ", ".join(sorted(builtin_effects())))
+    print("'audiostyle plugins inspect NAME' shows a plugin's parameters.")
+    return 0
+
+
+def plugins_save_state(args) -> int:
+    from nodes._chain import Entry, check_params
+    from nodes._plugin_host import shared_host
+
+    info = _plugin_info(args.plugin)
+    entry = Entry(0, "plugin", info["path"], params=parse_sets(args.param), preset=args.preset)
+    problems = check_params(entry, info)
+    if problems:
+        raise AudiostyleError("; ".join(p.message for p in problems))
+    as_preset = args.out.lower().endswith(".vstpreset")
+    data = shared_host().save_state(entry.to_job(), as_preset)
+    temp = f"{args.out}.partial"
+    with open(temp, "wb") as f:
+        f.write(data)
+    os.replace(temp, args.out)
+    kind = "preset" if as_preset else "state (use it as 'state: FILE' in a chain entry)"
+    print(f"wrote {args.out}: {info['name']} {kind}, {len(data)} bytes")
+    return 0
+
+
+def add_plugin_commands(sub) -> None:
+    p = sub.add_parser("plugins", help="list, inspect and save the state of effects and plugins",
+                       description="Effects and VST3 plugins for 'fx' chains.")
+    psub = p.add_subparsers(dest="plugins_command", metavar="SUBCOMMAND", required=True)
+    q = psub.add_parser("inspect", help="a plugin's parameters with ranges, units, defaults and valid values")
+    q.add_argument("plugin", help="plugin path, plugin name from 'plugins list', or a pedalboard effect name")
+    q.add_argument("--json", action="store_true", help="print the description as JSON")
+    q = psub.add_parser("list", help="plugins in the standard plugin folders, and pedalboard's effects")
+    q.add_argument("--folder", action="append", default=[], help="scan this folder instead (repeatable)")
+    q.add_argument("--json", action="store_true", help="print the list as JSON")
+    q = psub.add_parser("save-state", help="save a configured plugin as .vstpreset or raw state for 'preset:'/'state:'")
+    q.add_argument("plugin", help="plugin path or name")
+    q.add_argument("out", help="output file; *.vstpreset writes a VST3 preset, anything else the raw state")
+    q.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="parameter in the plugin's units")
+    q.add_argument("--preset", help="start from this .vstpreset")
+    p.set_defaults(func=cmd_plugins)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audiostyle", description="Batch audio processing with YAML node graphs and "
                                      "neural style transfer.")
@@ -133,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("nodes", help="list node types, or show one", description="List node types, or show one's ports and params.")
     p.add_argument("name", nargs="?", help="node type to describe")
     p.set_defaults(func=cmd_nodes)
+    add_plugin_commands(sub)
     return parser
 
 

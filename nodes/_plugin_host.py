@@ -62,6 +62,11 @@ class PluginHost:
                                                 what=f"loading {os.path.basename(path)}")
         return self._descriptions[key]
 
+    def save_state(self, entry_job: dict, as_preset: bool, time_limit: float = settings.PLUGIN_LOAD_TIME_LIMIT) -> bytes:
+        """A plugin configured like a chain entry, saved as a .vstpreset (as_preset) or raw state bytes."""
+        return self.call("save_state", {"job": entry_job, "as_preset": as_preset}, time_limit,
+                         what=f"saving the state of {os.path.basename(entry_job['target'])}")
+
     def render(self, chain: list[dict], samples, sample_rate: int, tail, *, time_limit: float,
                block_frames: int = settings.PLUGIN_STREAM_BLOCK,
                progress: Callable[[int, int], None] | None = None) -> dict:
@@ -237,6 +242,16 @@ class _Worker:
 
     def describe(self, path: str, plugin_name: str | None) -> dict:
         return self._load(path, plugin_name)[1]
+
+    def save_state(self, job: dict, as_preset: bool) -> bytes:
+        from ._chain import Entry, configure_plugin
+
+        entry = Entry(0, **job)
+        plugin, info, pristine = self._load(entry.target, entry.plugin_name)
+        configure_plugin(plugin, entry, info, pristine)
+        data = plugin.preset_data if as_preset else plugin.raw_state
+        plugin.raw_state = pristine
+        return bytes(data)
 
     def render(self, chain: list[dict], samples, sample_rate: int, tail, block_frames: int) -> dict:
         import pedalboard

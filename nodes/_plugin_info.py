@@ -112,11 +112,14 @@ def supported_channel_counts(plugin, sample_rate: int = 44100) -> list[int]:
 
 def builtin_description(name: str, cls) -> dict:
     """A pedalboard built-in effect: its parameters with their defaults (ranges are checked when set)."""
-    instance = cls()
+    try:
+        instance = cls()
+    except Exception:  # effects with a required argument (Convolution's impulse response) have no defaults
+        instance = None
     params = []
     for attr in sorted(a for a in dir(cls) if isinstance(getattr(cls, a, None), property)
                        and a not in ("is_effect", "is_instrument")):
-        value = getattr(instance, attr, None)
+        value = getattr(instance, attr, None) if instance is not None else None
         kind = "bool" if isinstance(value, bool) else "float" if isinstance(value, (int, float)) else "other"
         doc = (getattr(cls, attr).__doc__ or "").strip().splitlines()
         params.append({"name": attr, "label": attr, "units": "", "settable": getattr(cls, attr).fset is not None,
