@@ -11,9 +11,13 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
-from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Callable
 
 from audiostyle_engine import settings
@@ -46,7 +50,10 @@ class PluginHost:
 
     @property
     def worker_pid(self) -> int | None:
-        return self._process.pid if self._process is not None and self._process.is_alive() else None
+        return self._process.pid if self._alive() else None
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def describe(self, path: str, plugin_name: str | None = None,
                  time_limit: float = settings.PLUGIN_LOAD_TIME_LIMIT) -> dict:
@@ -96,7 +103,7 @@ class PluginHost:
                 break
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise PluginProcessError(f"plugin worker crashed ({self._death_reason()}) while {what}; "
-                                     "this file failed, the next one gets a fresh worker") from None
+                                     "only this job failed; the next one starts a fresh worker") from None
         if status == "error":
             message, location = value
             raise PluginError(message, tuple(location))
@@ -106,37 +113,39 @@ class PluginHost:
         if self._process is not None:
             try:
                 self._conn.send(None)
-                self._process.join(5)
-            except (OSError, BrokenPipeError):
+                self._process.wait(5)
+            except (OSError, BrokenPipeError, subprocess.TimeoutExpired):
                 pass
             self._kill()
 
     def _ensure_worker(self) -> None:
-        alive = self._process is not None and self._process.is_alive()
+        alive = self._alive()
         if alive and self._jobs < self.max_jobs:
             return
         if alive:
             self.close()  # recycle: a fresh process bounds whatever the plugins leak
         else:
             self._kill()
-        ctx = get_context("spawn")  # a clean interpreter: no inherited threads or half-initialised GUI state
-        parent, child = ctx.Pipe()
+        # A fresh interpreter started as a module, not a fork or multiprocessing spawn: it inherits
+        # no threads or plugin state, and never re-runs the caller's __main__ script.
+        parent, child = socket.socketpair()
         fd, self._log = tempfile.mkstemp(prefix="audiostyle-plugin-worker-", suffix=".log")
         os.close(fd)
-        self._process = ctx.Process(target=worker_main, args=(child, self._log), daemon=True,
-                                    name="audiostyle-plugin-worker")
-        self._process.start()
+        root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        self._process = subprocess.Popen([sys.executable, "-m", "nodes._plugin_host", str(child.fileno()), self._log],
+                                         pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)  # Ctrl-C in the terminal is the parent's to handle
         child.close()
-        self._conn = parent
+        self._conn = Connection(parent.detach())
         self._jobs = 0
         self.workers_started += 1
 
     def _kill(self) -> None:
         if self._process is not None:
-            if self._process.is_alive():
+            if self._process.poll() is None:
                 self._process.kill()
-            self._process.join()
-            self._process.close()
+            self._process.wait()
         if self._conn is not None:
             self._conn.close()
         self._process = self._conn = None
@@ -148,9 +157,10 @@ class PluginHost:
             self._log = None
 
     def _death_reason(self) -> str:
-        process = self._process
-        process.join(5)
-        code = process.exitcode
+        try:
+            code = self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            code = None
         if code is None:
             reason = "connection lost"
         elif code < 0:
@@ -195,7 +205,6 @@ def worker_main(conn, log_path: str) -> None:
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     worker = _Worker(conn)
     while True:
         try:
@@ -290,3 +299,7 @@ class _Worker:
 def _loader_reason(exc: Exception) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith("Failed to load")]
     return lines[-1] if lines else type(exc).__name__
+
+
+if __name__ == "__main__":
+    worker_main(Connection(int(sys.argv[1])), sys.argv[2])
