@@ -134,7 +134,13 @@ def _resolved(entry: Entry) -> Entry:
 
         path = resolve(entry.target)
         if path is None:
-            raise ParameterError(f"plugin not found: {entry.target}; give its path or a name from 'audiostyle plugins list'")
+            from audiostyle_engine.registry import did_you_mean
+
+            from ._plugin_info import scan_folders
+
+            hint = None if "/" in entry.target else did_you_mean(entry.target, [p.stem for p in scan_folders()])
+            raise ParameterError(f"plugin not found: {entry.target}; " + (f"did you mean '{hint}'?" if hint else
+                                 "give its path or a name from 'audiostyle plugins list'"))
         entry.target = str(path)
     return entry
 
