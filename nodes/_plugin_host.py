@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -102,8 +103,9 @@ class PluginHost:
                     continue
                 break
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-            raise PluginProcessError(f"plugin worker crashed ({self._death_reason()}) while {what}; "
-                                     "only this job failed; the next one starts a fresh worker") from None
+            reason, last = self._death_reason()
+            raise PluginProcessError(f"plugin worker crashed ({reason}) while {what}; only this job failed, the next "
+                                     "one starts a fresh worker" + (f"; the worker's last output: {last}" if last else "")) from None
         if status == "error":
             message, location = value
             raise PluginError(message, tuple(location))
@@ -156,7 +158,7 @@ class PluginHost:
                 pass
             self._log = None
 
-    def _death_reason(self) -> str:
+    def _death_reason(self) -> tuple[str, str]:
         try:
             code = self._process.wait(5)
         except subprocess.TimeoutExpired:
@@ -172,7 +174,7 @@ class PluginHost:
             reason = f"exit status {code}"
         last = _last_line(self._log)
         self._kill()
-        return reason + (f"; last message: {last}" if last else "")
+        return reason, last
 
 
 def _last_line(path: str | None) -> str:
@@ -182,7 +184,7 @@ def _last_line(path: str | None) -> str:
             lines = [ln.strip() for ln in f.read().decode("utf-8", "replace").splitlines() if ln.strip()]
     except (OSError, TypeError):
         return ""
-    return lines[-1][:200] if lines else ""
+    return re.sub(r"\x1b\[[0-9;]*m", "", lines[-1])[:200] if lines else ""  # without terminal colours
 
 
 _shared: PluginHost | None = None
