@@ -43,6 +43,8 @@ def cmd_run(args) -> int:
                 "iterations": hist["iteration"][-1], "evaluations": hist["evaluations"],
                 "loss_first": hist["loss"][0], "loss_last": hist["loss"][-1],
                 "content_correlation": hist["content_correlation"][-1]}
+        if rec.get("loudness"):  # fx chains measure their input and output
+            summary.setdefault("loudness", {})[node_id] = rec["loudness"]
     if args.log_json:
         print(json.dumps({"event": "run_done", **summary}))
     elif not args.quiet:
@@ -51,6 +53,9 @@ def cmd_run(args) -> int:
         for node_id, st in summary.get("style_transfer", {}).items():
             print(f"{node_id}: loss {st['loss_first']:.4g} → {st['loss_last']:.4g} in {st['iterations']} iterations "
                   f"({st['evaluations']} evaluations), content correlation {st['content_correlation']:.3f}")
+        for node_id, loud in summary.get("loudness", {}).items():
+            fmt = lambda m: f"{m['integrated_lufs']} LUFS, {m['true_peak_dbtp']} dBTP"  # noqa: E731
+            print(f"{node_id}: {fmt(loud['before'])} → {fmt(loud['after'])}")
         print(f"done in {result.seconds:.1f} s on {result.device}")
     return 0
 

@@ -31,7 +31,7 @@ class Fx(Node):
         params=(
             Param("chain", "list", doc="effects in order; see the node doc above"),
             Param("tail", "any", "auto", "'auto': render until the output falls silent (at most "
-                  f"{settings.TAIL_MAX_SECONDS:g} s); a number: exactly that many seconds after the input", unit="s"),
+                  f"{settings.TAIL_MAX_SECONDS:g} s); a number: exactly that many seconds after the input"),
             Param("time_limit", "float", settings.PLUGIN_RENDER_TIME_LIMIT, "seconds the plugins may take for one file "
                   "before the run fails", min=1.0, unit="s"),
             Param("measure_loudness", "bool", True, "record integrated LUFS and true peak before and after the chain"),
@@ -88,6 +88,13 @@ class Fx(Node):
     def infer_outputs(cls, params, inputs):
         # Effects keep the channel count and rate; the tail changes the length.
         return {"audio": inputs.get("audio", UNKNOWN).replace(frames=None)}
+
+    @classmethod
+    def describe_extra(cls) -> str:
+        from ._chain import builtin_effects
+
+        return ("Built-in effects (effect: Name): " + ", ".join(sorted(builtin_effects())) +
+                "\nPlugins (plugin: PATH_OR_NAME): 'audiostyle plugins list'; parameters: 'audiostyle plugins inspect NAME'")
 
     def process(self, ctx, audio) -> dict:
         from ._loudness import measure
