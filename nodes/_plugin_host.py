@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -38,10 +39,13 @@ class PluginProcessError(AudiostyleError):
 
 
 class PluginHost:
-    """Runs plugin jobs in one worker process at a time; restarts it whenever needed."""
+    """Runs plugin jobs in one worker process at a time; restarts it whenever needed.
+
+    Thread-safe: runs on several threads share the worker one job at a time."""
 
     def __init__(self, max_jobs: int = settings.PLUGIN_WORKER_MAX_JOBS):
         self.max_jobs = max_jobs
+        self._lock = threading.RLock()
         self._process = None
         self._conn = None
         self._log = None
@@ -65,10 +69,11 @@ class PluginHost:
         except OSError:
             raise PluginError(f"plugin not found: {path}; check the path or run 'audiostyle plugins list'") from None
         key = (real, stamp, plugin_name)
-        if key not in self._descriptions:
-            self._descriptions[key] = self.call("describe", {"path": path, "plugin_name": plugin_name}, time_limit,
-                                                what=f"loading {os.path.basename(path)}")
-        return self._descriptions[key]
+        with self._lock:
+            if key not in self._descriptions:
+                self._descriptions[key] = self.call("describe", {"path": path, "plugin_name": plugin_name}, time_limit,
+                                                    what=f"loading {os.path.basename(path)}")
+            return self._descriptions[key]
 
     def save_state(self, entry_job: dict, as_preset: bool, time_limit: float = settings.PLUGIN_LOAD_TIME_LIMIT) -> bytes:
         """A plugin configured like a chain entry, saved as a .vstpreset (as_preset) or raw state bytes."""
@@ -85,6 +90,10 @@ class PluginHost:
         return self.call("render", job, time_limit, what=f"rendering through {names}", progress=progress)
 
     def call(self, op: str, payload: dict, time_limit: float, what: str, progress=None):
+        with self._lock:
+            return self._call(op, payload, time_limit, what, progress)
+
+    def _call(self, op: str, payload: dict, time_limit: float, what: str, progress=None):
         self._ensure_worker()
         self._jobs += 1
         deadline = time.monotonic() + time_limit
@@ -112,6 +121,10 @@ class PluginHost:
         return value
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._process is not None:
             try:
                 self._conn.send(None)
@@ -125,7 +138,7 @@ class PluginHost:
         if alive and self._jobs < self.max_jobs:
             return
         if alive:
-            self.close()  # recycle: a fresh process bounds whatever the plugins leak
+            self._close()  # recycle: a fresh process bounds whatever the plugins leak
         else:
             self._kill()
         # A fresh interpreter started as a module, not a fork or multiprocessing spawn: it inherits
