@@ -188,9 +188,26 @@ def build_effect(entry: Entry):
             raise ChainError(f"{entry.target} has no parameter '{k}'; " + (f"did you mean '{hint}'?" if hint else
                              "its parameters: " + ", ".join(known)), *entry.param_location(k))
     try:
-        return cls(**entry.params)
-    except (ValueError, TypeError) as exc:
-        raise ChainError(f"{entry.target}: {str(exc).strip().splitlines()[0]}") from None
+        effect = cls()
+    except (ValueError, TypeError):  # needs constructor arguments (Convolution's impulse response)
+        try:
+            return cls(**entry.params)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise ChainError(f"{entry.target}: {_first_line(exc)}") from None
+    for k, v in entry.params.items():  # one at a time, so an error points at its parameter's line
+        try:
+            setattr(effect, k, v)
+        except TypeError:
+            expected = {bool: "true or false", int: "a number", float: "a number"}.get(type(getattr(effect, k)), "another type")
+            raise ChainError(f"{entry.target}: {k}={v!r} must be {expected}", *entry.param_location(k)) from None
+        except (ValueError, RuntimeError) as exc:
+            raise ChainError(f"{entry.target}: {k}={v!r}: {_first_line(exc)}", *entry.param_location(k)) from None
+    return effect
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def configure_plugin(plugin, entry: Entry, info: dict, pristine_state: bytes | None) -> str:

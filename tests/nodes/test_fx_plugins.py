@@ -292,3 +292,26 @@ def test_plugin_state_is_reset_between_files(rng):
         host.close()
         fresh.close()
     np.testing.assert_array_equal(after, alone)
+
+
+def test_builtin_effect_errors_point_at_their_parameter_lines(tmp_path, wav_file):
+    src = wav_file("in.wav", sine(channels=2))
+    graph = write_graph(tmp_path, f"""
+        nodes:
+          src: {{type: load, path: {src}}}
+          fx:
+            type: fx
+            inputs: {{audio: src}}
+            chain:
+              - effect: Reverb
+                room_size: 2
+              - effect: Compressor
+                params: {{ratio: 0.5}}
+              - effect: Reverbb
+        """)
+    with pytest.raises(GraphValidationError) as err:
+        load_graph(graph, default_registry())
+    text = str(err.value)
+    assert f"g.yaml:{line_of(graph, 'room_size')}:" in text and "Room Size value must be between 0.0 and 1.0" in text
+    assert f"g.yaml:{line_of(graph, 'ratio: 0.5')}:" in text and "ratio=0.5" in text
+    assert f"g.yaml:{line_of(graph, 'Reverbb')}:" in text and "did you mean 'Reverb'?" in text
