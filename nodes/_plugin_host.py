@@ -104,7 +104,7 @@ class PluginHost:
                 if left <= 0 or not self._conn.poll(left):
                     self._kill()
                     raise PluginProcessError(f"plugin worker gave no result within {time_limit:g} s while {what}; "
-                                             "the plugin hangs, or raise the fx node's time_limit")
+                                             "the plugin hangs, or needs a higher time limit (fx node: time_limit)")
                 status, value = self._conn.recv()
                 if status == "progress":
                     if progress:
@@ -115,6 +115,11 @@ class PluginHost:
             reason, last = self._death_reason()
             raise PluginProcessError(f"plugin worker crashed ({reason}) while {what}; only this job failed, the next "
                                      "one starts a fresh worker" + (f"; the worker's last output: {last}" if last else "")) from None
+        except BaseException:
+            # Interrupted mid-job (Ctrl-C, a failing progress hook): the worker's state is unknown and
+            # its answer would reach the next job, so it goes.
+            self._kill()
+            raise
         if status == "error":
             message, location = value
             raise PluginError(message, tuple(location))
@@ -141,16 +146,19 @@ class PluginHost:
             self._close()  # recycle: a fresh process bounds whatever the plugins leak
         else:
             self._kill()
-        # A fresh interpreter started as a module, not a fork or multiprocessing spawn: it inherits
-        # no threads or plugin state, and never re-runs the caller's __main__ script.
+        # A fresh interpreter, not a fork or multiprocessing spawn: it inherits no threads or plugin
+        # state, and never re-runs the caller's __main__ script. Our package root goes first on its
+        # path so a 'nodes' folder in the current directory cannot stand in for ours.
         parent, child = socket.socketpair()
         fd, self._log = tempfile.mkstemp(prefix="audiostyle-plugin-worker-", suffix=".log")
-        os.close(fd)
         root = str(Path(__file__).resolve().parents[1])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-        self._process = subprocess.Popen([sys.executable, "-m", "nodes._plugin_host", str(child.fileno()), self._log],
-                                         pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL,
+        boot = (f"import sys; sys.path.insert(0, {root!r}); from nodes._plugin_host import worker_main; "
+                f"worker_main({child.fileno()})")
+        # Plugins print freely (and a lot): into the log, kept for crash reports, not the user's terminal.
+        self._process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
+                                         stdout=fd, stderr=fd,
                                          start_new_session=True)  # Ctrl-C in the terminal is the parent's to handle
+        os.close(fd)
         child.close()
         self._conn = Connection(parent.detach())
         self._jobs = 0
@@ -214,12 +222,9 @@ def shared_host() -> PluginHost:
 
 # --- the worker process ----------------------------------------------------------------------------
 
-def worker_main(conn, log_path: str) -> None:
+def worker_main(fd: int) -> None:
     """Entry point of the worker: loads plugins on this (main) thread and serves jobs until told to stop."""
-    # Plugins print freely (and a lot); keep that out of the user's terminal but near at hand for crash reports.
-    log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
+    conn = Connection(fd)
     worker = _Worker(conn)
     while True:
         try:
@@ -315,6 +320,3 @@ def _loader_reason(exc: Exception) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith("Failed to load")]
     return lines[-1] if lines else type(exc).__name__
 
-
-if __name__ == "__main__":
-    worker_main(Connection(int(sys.argv[1])), sys.argv[2])
