@@ -217,10 +217,18 @@ def configure_plugin(plugin, entry: Entry, info: dict, pristine_state: bytes | N
     if pristine_state is not None:
         plugin.raw_state = pristine_state
     if entry.preset:
-        plugin.load_preset(entry.preset)
+        try:
+            plugin.load_preset(entry.preset)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ChainError(f"{entry.label} cannot use preset {entry.preset}: {_first_line(exc)}; is it a preset of "
+                             "this plugin?", "preset") from None
     if entry.state:
-        with open(entry.state, "rb") as f:
-            plugin.raw_state = f.read()
+        try:
+            with open(entry.state, "rb") as f:
+                plugin.raw_state = f.read()
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ChainError(f"{entry.label} cannot use state {entry.state}: {_first_line(exc)}; save it from this "
+                             "plugin with 'audiostyle plugins save-state'", "state") from None
     by_name = {p["name"]: p for p in info["parameters"]}
     for name, value in entry.params.items():
         p = by_name[name]
@@ -241,8 +249,9 @@ def _check_applied(entry: Entry, p: dict, wanted, got) -> None:
         tolerance = max(p.get("step") or 0.0, 1e-3 * span, 1e-6)
         ok = abs(float(got) - float(wanted)) <= tolerance
     if not ok:
-        raise ChainError(f"{entry.label} did not take {p['name']}={wanted!r}: it reports {got}; the plugin may "
-                         "ignore this parameter while a preset or mode overrides it", *entry.param_location(p["name"]))
+        raise ChainError(f"{entry.label} did not take {p['name']}={wanted!r}: it reports {got}; a program, preset or "
+                         "mode switch set after it may override it (list that one first), or the plugin ignores it",
+                         *entry.param_location(p["name"]))
 
 
 def state_hash(plugin) -> str:

@@ -75,6 +75,12 @@ class PluginHost:
                                                     what=f"loading {os.path.basename(path)}")
             return self._descriptions[key]
 
+    def try_configure(self, entry_job: dict, time_limit: float = settings.PLUGIN_LOAD_TIME_LIMIT) -> str:
+        """Configure a plugin as the entry asks, without audio, and return its state hash; raises
+        PluginError (with the parameter's location) when the preset, state or a parameter does not take."""
+        return self.call("try_configure", {"job": entry_job}, time_limit,
+                         what=f"configuring {os.path.basename(entry_job['target'])}")
+
     def save_state(self, entry_job: dict, as_preset: bool, time_limit: float = settings.PLUGIN_LOAD_TIME_LIMIT) -> bytes:
         """A plugin configured like a chain entry, saved as a .vstpreset (as_preset) or raw state bytes."""
         return self.call("save_state", {"job": entry_job, "as_preset": as_preset}, time_limit,
@@ -271,6 +277,17 @@ class _Worker:
 
     def describe(self, path: str, plugin_name: str | None) -> dict:
         return self._load(path, plugin_name)[1]
+
+    def try_configure(self, job: dict) -> str:
+        from ._chain import Entry, configure_plugin
+
+        entry = Entry(0, **job)
+        plugin, info, pristine = self._load(entry.target, entry.plugin_name)
+        try:
+            return configure_plugin(plugin, entry, info, pristine)
+        finally:
+            if pristine is not None:
+                plugin.raw_state = pristine
 
     def save_state(self, job: dict, as_preset: bool) -> bytes:
         from ._chain import Entry, configure_plugin

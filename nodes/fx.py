@@ -60,7 +60,8 @@ class Fx(Node):
             if problem:
                 problems.append(problem)
                 continue
-            problems += check_params(entry, info) + check_files(entry)
+            entry_problems = check_params(entry, info) + check_files(entry)
+            problems += entry_problems or _try_configure(entry)
         return problems
 
     @classmethod
@@ -150,6 +151,20 @@ def _resolved(entry: Entry) -> Entry:
                                  "give its path or a name from 'audiostyle plugins list'"))
         entry.target = str(path)
     return entry
+
+
+def _try_configure(entry: Entry) -> list[ParamProblem]:
+    """Apply preset, state and params once in the worker: a value the plugin does not take (a later
+    program change overriding it, a preset for another plugin) is found before the run."""
+    from ._plugin_host import PluginError, shared_host
+
+    try:
+        shared_host().try_configure(_resolved(entry).to_job())
+    except PluginError as exc:
+        return [ParamProblem("chain", str(exc), (entry.index,) + (exc.location or ("plugin",)))]
+    except AudiostyleError as exc:
+        return [ParamProblem("chain", str(exc), (entry.index, "plugin"))]
+    return []
 
 
 def _describe(entry: Entry) -> tuple[dict | None, ParamProblem | None]:

@@ -315,3 +315,38 @@ def test_builtin_effect_errors_point_at_their_parameter_lines(tmp_path, wav_file
     assert f"g.yaml:{line_of(graph, 'room_size')}:" in text and "Room Size value must be between 0.0 and 1.0" in text
     assert f"g.yaml:{line_of(graph, 'ratio: 0.5')}:" in text and "ratio=0.5" in text
     assert f"g.yaml:{line_of(graph, 'Reverbb')}:" in text and "did you mean 'Reverb'?" in text
+
+
+def test_values_the_plugin_does_not_take_are_caught_at_validation(tmp_path, wav_file):
+    from nodes._chain import Entry
+    from nodes._plugin_host import shared_host
+
+    comp_preset = tmp_path / "comp.vstpreset"
+    comp_preset.write_bytes(shared_host().save_state(Entry(0, "plugin", str(COMP_STEREO)).to_job(), as_preset=True))
+    src = wav_file("in.wav", sine(channels=2))
+    graph = write_graph(tmp_path, f"""
+        nodes:
+          src: {{type: load, path: {src}}}
+          fx:
+            type: fx
+            inputs: {{audio: src}}
+            chain:
+              - plugin: {COMP_STEREO}
+                params:
+                  threshold_db: -30
+                  current_program: PoppySnare
+              - plugin: {LIMITER_STEREO}
+                preset: {comp_preset}
+        """)
+    with pytest.raises(GraphValidationError) as err:
+        load_graph(graph, default_registry())
+    text = str(err.value)
+    # The program set after the threshold overwrites it: a parameter that would silently not apply.
+    assert f"g.yaml:{line_of(graph, 'threshold_db')}:" in text
+    assert "did not take threshold_db=-30" in text and "list that one first" in text
+    assert f"g.yaml:{line_of(graph, 'preset:')}:" in text and "ZaMaximX2.vst3 cannot use preset" in text
+    # In the other order the program is the starting point and the threshold applies.
+    graph.write_text(graph.read_text().replace("threshold_db: -30\n          current_program: PoppySnare",
+                                               "current_program: PoppySnare\n          threshold_db: -30")
+                     .replace(f"preset: {comp_preset}", "bypass: true"))
+    load_graph(graph, default_registry())
