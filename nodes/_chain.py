@@ -17,7 +17,9 @@ import numpy as np
 from audiostyle_engine.registry import did_you_mean
 from audiostyle_engine.spec import ParamProblem
 
-PLUGIN_KEYS = ("plugin", "plugin_name", "params", "preset", "state", "bypass")
+PLUGIN_KEYS = ("plugin", "plugin_name", "params", "preset", "state", "bypass", "layout")
+# auto: the audio goes to the plugin as it is; dual_mono: one instance of a mono plugin per channel.
+LAYOUTS = ("auto", "dual_mono")
 EFFECT_KEYS = ("effect", "params", "bypass")
 
 # pedalboard classes that are containers or need special handling, not effects to name in a chain.
@@ -48,6 +50,7 @@ class Entry:
     preset: str | None = None
     state: str | None = None
     bypass: bool = False
+    layout: str = "auto"
 
     @property
     def label(self) -> str:
@@ -59,7 +62,7 @@ class Entry:
     def to_job(self) -> dict:
         """Plain data for the worker process."""
         return {"kind": self.kind, "target": self.target, "plugin_name": self.plugin_name, "params": dict(self.params),
-                "preset": self.preset, "state": self.state, "bypass": self.bypass}
+                "preset": self.preset, "state": self.state, "bypass": self.bypass, "layout": self.layout}
 
 
 def parse_entry(index: int, raw) -> Entry:
@@ -87,8 +90,11 @@ def parse_entry(index: int, raw) -> Entry:
     for key in ("plugin", "plugin_name", "preset", "state"):
         if key in raw and not (isinstance(raw[key], str) and raw[key]):
             raise ChainError(f"{key} must be a non-empty string", key)
+    layout = raw.get("layout", "auto")
+    if layout not in LAYOUTS:
+        raise ChainError(f"layout={layout!r} must be one of: " + ", ".join(LAYOUTS), "layout")
     return Entry(index, "plugin", raw["plugin"], raw.get("plugin_name"), params, True, raw.get("preset"),
-                 raw.get("state"), bypass)
+                 raw.get("state"), bypass, layout)
 
 
 # --- checking against a description (validation time, main process) -------------------------------

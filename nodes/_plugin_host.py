@@ -303,23 +303,38 @@ class _Worker:
         import pedalboard
 
         from ._chain import Entry, build_effect, configure_plugin
-        from ._render import render
+        from ._render import PerChannel, Serial, render
 
-        plugins, used, seen = [], [], {}
+        stages, plugins, used, seen = [], [], [], {}
+
+        def instance(entry):
+            copy = seen[(entry.target, entry.plugin_name)] = seen.get((entry.target, entry.plugin_name), -1) + 1
+            plugin, info, pristine = self._load(entry.target, entry.plugin_name, copy)
+            return plugin, info, configure_plugin(plugin, entry, info, pristine)
+
         for i, job in enumerate(chain):
-            entry = Entry(i, **{k: v for k, v in job.items()})
+            entry = Entry(i, **job)
             if entry.bypass:
                 continue
             if entry.kind == "effect":
                 plugins.append(build_effect(entry))
                 continue
-            copy = seen[(entry.target, entry.plugin_name)] = seen.get((entry.target, entry.plugin_name), -1) + 1
-            plugin, info, pristine = self._load(entry.target, entry.plugin_name, copy)
-            state = configure_plugin(plugin, entry, info, pristine)
-            plugins.append(plugin)
+            if entry.layout == "dual_mono":
+                made = [instance(entry) for _ in range(samples.shape[0])]
+                if plugins:
+                    stages.append(pedalboard.Pedalboard(plugins))
+                    plugins = []
+                stages.append(PerChannel([plugin for plugin, _, _ in made]))
+                plugin, info, state = made[0]
+            else:
+                plugin, info, state = instance(entry)
+                plugins.append(plugin)
             used.append({"path": os.path.realpath(entry.target), "name": info["name"], "version": info["version"],
-                         "state_sha256": state, "latency_samples": info["latency_samples"]})
-        board = pedalboard.Pedalboard(plugins)
+                         "state_sha256": state, "latency_samples": info["latency_samples"], "layout": entry.layout})
+        if plugins or not stages:
+            stages.append(pedalboard.Pedalboard(plugins))
+        # One pedalboard chain when it can be (pedalboard runs it); stages in series only for dual mono.
+        board = stages[0] if len(stages) == 1 else Serial(stages)
         last = [0.0]
 
         def progress(done, total):

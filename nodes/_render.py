@@ -79,3 +79,50 @@ def _quiet_end(pieces: list[np.ndarray], window: int, threshold: float) -> bool:
         if need <= 0:
             break
     return need <= 0 and all(float(np.max(np.abs(p))) < threshold for p in seen if p.size)
+
+
+class PerChannel:
+    """One mono plugin instance per channel ("dual mono"), each seeing only its own channel."""
+
+    def __init__(self, instances: list):
+        self.instances = instances
+
+    def reset(self) -> None:
+        for p in self.instances:
+            p.reset()
+
+    def process(self, block: np.ndarray, sample_rate, buffer_size: int, reset: bool = False) -> np.ndarray:
+        if block.shape[0] != len(self.instances):
+            raise ValueError(f"dual_mono entry prepared for {len(self.instances)} channels got {block.shape[0]}")
+        # Identical instances hold back the same latency, so the channel outputs stay the same length.
+        return np.concatenate([p.process(block[c:c + 1], sample_rate, buffer_size=buffer_size, reset=reset)
+                               for c, p in enumerate(self.instances)], axis=0)
+
+
+class Serial:
+    """Stages in series. Each stage after the first is fed whole multiples of ``buffer_size`` (the
+    rest waits for the next block), so every plugin sees the same sub-blocks as in one whole-file call."""
+
+    def __init__(self, stages: list, buffer_size: int = settings.PLUGIN_BUFFER_SIZE):
+        self.stages = stages
+        self.buffer_size = buffer_size
+        self._pending: list[np.ndarray | None] = [None] * len(stages)
+
+    def reset(self) -> None:
+        for stage in self.stages:
+            stage.reset()
+        self._pending = [None] * len(self.stages)
+
+    def process(self, block: np.ndarray, sample_rate, buffer_size: int, reset: bool = False) -> np.ndarray:
+        x = block
+        for i, stage in enumerate(self.stages):
+            if i:
+                if self._pending[i] is not None:
+                    x = np.concatenate([self._pending[i], x], axis=1)
+                usable = x.shape[1] // buffer_size * buffer_size
+                self._pending[i] = x[:, usable:]
+                x = x[:, :usable]
+            if x.shape[1] == 0:
+                return x
+            x = stage.process(x, sample_rate, buffer_size=buffer_size, reset=False)
+        return x

@@ -24,8 +24,8 @@ class Fx(Node):
         category="fx",
         summary="Run audio through a chain of pedalboard effects and VST3 plugins, tails and latency handled.",
         doc="chain entries: {effect: Compressor, threshold_db: -20} or {plugin: PATH_OR_NAME, params: {name: value}, "
-            "preset: FILE.vstpreset, state: FILE, bypass: false}; 'audiostyle plugins inspect NAME' lists a plugin's "
-            "parameters.",
+            "preset: FILE.vstpreset, state: FILE, bypass: false, layout: auto|dual_mono}; 'audiostyle plugins inspect "
+            "NAME' lists a plugin's parameters.",
         inputs=(Port("audio", PortKind.AUDIO),),
         outputs=(Port("audio", PortKind.AUDIO, "input length plus the effects' tail"),),
         params=(
@@ -75,12 +75,22 @@ class Fx(Node):
             if entry.bypass or entry.kind != "plugin":
                 continue
             info, problem = _describe(entry)
-            if problem or not info["channels"] or channels in info["channels"]:
+            if problem or not info["channels"]:
+                continue
+            if entry.layout == "dual_mono":
+                if 1 not in info["channels"]:
+                    problems.append(ParamProblem("chain", f"layout: dual_mono needs a plugin that takes mono; "
+                                                 f"{entry.label} does not; remove 'layout'", (i, "layout")))
+                continue
+            if channels in info["channels"]:
                 continue
             takes = " or ".join(f"{_LAYOUT.get(c, c)} ({c} channel{'s' * (c > 1)})" for c in info["channels"])
             origin = f" from {inputs['audio'].origin}" if inputs["audio"].origin else ""
-            fix = ("add a 'mono' node before this fx node (type: mono) or use the plugin's stereo version"
-                   if info["channels"] == [1] else "use the plugin's mono version, or feed it stereo audio")
+            if info["channels"] == [1]:
+                fix = ("add a 'mono' node before this fx node (type: mono), set 'layout: dual_mono' on this entry "
+                       "to run one instance per channel, or use the plugin's stereo version")
+            else:
+                fix = "use a version of the plugin for this channel count, or change the channel count before this fx node"
             problems.append(ParamProblem("chain", f"{entry.label} takes {takes} but receives {channels} "
                                          f"channel{'s' * (channels > 1)}{origin}; {fix}", (i, "plugin")))
         return problems

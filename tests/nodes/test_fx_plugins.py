@@ -350,3 +350,45 @@ def test_values_the_plugin_does_not_take_are_caught_at_validation(tmp_path, wav_
                                                "current_program: PoppySnare\n          threshold_db: -30")
                      .replace(f"preset: {comp_preset}", "bypass: true"))
     load_graph(graph, default_registry())
+
+
+def test_dual_mono_runs_a_mono_plugin_once_per_channel(tmp_path, wav_file, rng):
+    from nodes._chain import Entry
+    from nodes._plugin_host import shared_host
+
+    stereo = np.stack([sine(hz=220)[0], loud_quiet(rng, channels=1)[0]])
+    graph_text = f"""
+        nodes:
+          src: {{type: load, path: {wav_file("st.wav", stereo, bit_depth=32)}}}
+          fx:
+            type: fx
+            inputs: {{audio: src}}
+            tail: 1.0
+            chain:
+              - plugin: {DELAY_MONO}
+                params: {{time_ms: 120, feedback: 0.5}}
+                layout: dual_mono
+        """
+    out = run_graph(write_graph(tmp_path, graph_text), keep={"fx"}, device="cpu").values["fx"]["audio"].samples
+    delay = Entry(0, "plugin", str(DELAY_MONO), params={"time_ms": 120, "feedback": 0.5}).to_job()
+    for c in range(2):
+        alone = shared_host().render([delay], stereo[c:c + 1], 44100, 1.0, time_limit=60)["samples"]
+        np.testing.assert_array_equal(out[c:c + 1], alone)
+    # Without the layout, the message names the fixes.
+    graph = write_graph(tmp_path, graph_text.replace("layout: dual_mono", "bypass: false"), "plain.yaml")
+    with pytest.raises(GraphValidationError, match="takes mono .* but receives 2 channels.*'layout: dual_mono'"):
+        load_graph(graph, default_registry())
+
+
+def test_chains_with_dual_mono_stages_stream_exactly_too(rng):
+    from nodes._chain import Entry
+    from nodes._plugin_host import shared_host
+
+    x = (0.3 * rng.standard_normal((2, 2 * 44100))).astype(np.float32)
+    chain = [Entry(0, "effect", "Gain", params={"gain_db": 3.0}).to_job(),
+             Entry(1, "plugin", str(DELAY_MONO), params={"time_ms": 90, "feedback": 0.4}, layout="dual_mono").to_job(),
+             Entry(2, "plugin", str(LIMITER_STEREO), params={"threshold_db": -6.0}).to_job()]  # 480 samples latency
+    small = shared_host().render(chain, x, 44100, "auto", time_limit=120, block_frames=1000)
+    large = shared_host().render(chain, x, 44100, "auto", time_limit=120, block_frames=1 << 20)
+    assert small["samples"].shape[1] > x.shape[1]
+    np.testing.assert_array_equal(small["samples"], large["samples"])
