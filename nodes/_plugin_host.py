@@ -330,7 +330,7 @@ class _Worker:
                 plugin, info, state = instance(entry)
                 plugins.append(plugin)
             used.append({"path": os.path.realpath(entry.target), "name": info["name"], "version": info["version"],
-                         "state_sha256": state, "latency_samples": info["latency_samples"], "layout": entry.layout})
+                         "binary_sha256": info["binary_sha256"], "state_sha256": state, "latency_samples": info["latency_samples"], "layout": entry.layout})
         if plugins or not stages:
             stages.append(pedalboard.Pedalboard(plugins))
         # One pedalboard chain when it can be (pedalboard runs it); stages in series only for dual mono.

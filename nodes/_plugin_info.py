@@ -70,7 +70,23 @@ def describe(plugin, path: str) -> dict:
         "parameters": [describe_parameter(name, par, plugin) for name, par in plugin.parameters.items()],
     }
     info["channels"] = supported_channel_counts(plugin)
+    info["binary_sha256"] = binary_hash(path)
     return info
+
+
+def binary_hash(path: str) -> str:
+    """A hash of the plugin's code (the bundle's shared objects, or the file itself), so a provenance
+    record tells an updated plugin from the one that made the output."""
+    import hashlib
+
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".so", ".dylib", ".dll", ".vst3", "")
+                   and "Contents" in p.parts) if root.is_dir() else [root]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.relative_to(root).as_posix().encode() if root.is_dir() else b"")
+        digest.update(f.read_bytes())
+    return digest.hexdigest()[:16] if files else ""
 
 
 def describe_parameter(name: str, par, plugin) -> dict:

@@ -51,7 +51,7 @@ def test_sidecar_records_graph_params_plugin_state_loudness_and_versions(tmp_pat
     assert doc["device"] == "cpu" and doc["seed"] == 7
     assert doc["libraries"]["pedalboard"] == pedalboard.__version__
     plugin = doc["records"]["fx"]["plugins"][0]
-    assert plugin["path"] == COMP and len(plugin["state_sha256"]) == 16
+    assert plugin["path"] == COMP and len(plugin["state_sha256"]) == 16 and len(plugin["binary_sha256"]) == 16
     loudness = doc["records"]["fx"]["loudness"]
     assert loudness["after"]["integrated_lufs"] < loudness["before"]["integrated_lufs"]  # compressed, no make-up gain
     assert loudness["before"]["true_peak_dbtp"] == pytest.approx(20 * __import__("math").log10(0.5), abs=0.2)
