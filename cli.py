@@ -31,7 +31,8 @@ def cmd_run(args) -> int:
         hooks.append(JsonProgress())
     elif not args.quiet and sys.stderr.isatty():
         hooks.append(TerminalProgress())
-    result = run_graph(args.graph, parse_sets(args.set), device=args.device, seed=args.seed, hooks=hooks)
+    result = run_graph(args.graph, parse_sets(args.set), device=args.device, seed=args.seed, hooks=hooks,
+                       provenance=not args.no_provenance)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     summary = {"outputs": [str(p) for p in result.outputs], "seconds": round(result.seconds, 2), "device": result.device,
@@ -223,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed for random filters, starts and phases")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--log-json", action="store_true", help="print progress as JSON lines on stdout")
+    p.add_argument("--no-provenance", action="store_true", help="write no NAME.provenance.json beside the outputs")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a graph without running it",

@@ -77,3 +77,6 @@ def test_save_state_then_validate_and_run_a_graph_that_uses_it(tmp_path):
     r = cli("run", graph, "--quiet")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out.wav").exists() and (tmp_path / "out.wav.provenance.json").exists()
+    (tmp_path / "out.wav.provenance.json").unlink()
+    assert cli("run", graph, "--quiet", "--no-provenance").returncode == 0
+    assert not (tmp_path / "out.wav.provenance.json").exists()
