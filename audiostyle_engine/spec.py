@@ -118,7 +118,7 @@ class StreamInfo:
     channels: int | None = None
     sample_rate: int | None = None
     frames: int | None = None
-    origin: str = ""  # where the facts come from, for messages: "'voice.wav' (load node 'src')"
+    origin: str = ""  # where the facts come from, for messages, e.g. "'voice.wav'"
 
     def replace(self, **changes) -> "StreamInfo":
         from dataclasses import replace

@@ -24,7 +24,13 @@ class Load(Node):
 
     @classmethod
     def infer_outputs(cls, params, inputs):
-        return {"audio": header_info(params["path"])}
+        info = header_info(params["path"])
+        if info.frames is not None:  # what offset and duration leave of the file
+            start = min(int(round(params["offset"] * info.sample_rate)), info.frames)
+            left = info.frames - start
+            wanted = left if params["duration"] is None else min(int(round(params["duration"] * info.sample_rate)), left)
+            info = info.replace(frames=wanted)
+        return {"audio": info}
 
     def process(self, ctx, **_) -> dict:
         path = self.params["path"]
