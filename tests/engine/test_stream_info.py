@@ -106,3 +106,15 @@ def test_a_missing_input_file_leaves_facts_unknown_when_files_are_not_checked(tm
     graph = load_graph(path, default_registry(), check_files=False)
     assert graph.streams[("src", "audio")].channels is None
     assert graph.streams[("down", "audio")].channels == 1
+
+
+def test_load_reports_the_frames_left_after_offset_and_duration(tmp_path, wav_file):
+    src = wav_file("in.wav", sine(sr=22050, seconds=1.0), sr=22050)
+    path = write(tmp_path, f"""
+        nodes:
+          part: {{type: load, path: {src}, offset: 0.25, duration: 0.5}}
+          rest: {{type: load, path: {src}, offset: 0.75}}
+        """)
+    graph = load_graph(path, default_registry())
+    assert graph.streams[("part", "audio")].frames == 11025
+    assert graph.streams[("rest", "audio")].frames == 5512
