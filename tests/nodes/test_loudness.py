@@ -25,3 +25,11 @@ def test_integrated_loudness_of_a_sine_and_silence():
     assert result["integrated_lufs"] == pytest.approx(-23.0, abs=0.1)  # -20 dBFS sine: -3.01 LUFS minus 20 dB
     assert result["true_peak_dbtp"] == pytest.approx(-20.0, abs=0.05)
     assert measure(np.zeros((1, 48000), np.float32), 48000) == {"integrated_lufs": None, "true_peak_dbtp": None}
+
+
+def test_true_peak_in_chunks_equals_one_pass(rng):
+    from scipy.signal import resample_poly
+
+    x = (0.3 * rng.standard_normal((2, 700_000))).astype(np.float32)  # several chunks
+    one_pass = np.max(np.abs(resample_poly(x.astype(np.float64), 4, 1, axis=-1)))
+    assert true_peak_dbtp(x, 44100) == pytest.approx(20 * np.log10(max(one_pass, np.max(np.abs(x)))), abs=1e-9)
