@@ -31,7 +31,8 @@ def cmd_run(args) -> int:
         hooks.append(JsonProgress())
     elif not args.quiet and sys.stderr.isatty():
         hooks.append(TerminalProgress())
-    result = run_graph(args.graph, parse_sets(args.set), device=args.device, seed=args.seed, hooks=hooks)
+    result = run_graph(args.graph, parse_sets(args.set), device=args.device, seed=args.seed, hooks=hooks,
+                       provenance=not args.no_provenance)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     summary = {"outputs": [str(p) for p in result.outputs], "seconds": round(result.seconds, 2), "device": result.device,
@@ -43,6 +44,8 @@ def cmd_run(args) -> int:
                 "iterations": hist["iteration"][-1], "evaluations": hist["evaluations"],
                 "loss_first": hist["loss"][0], "loss_last": hist["loss"][-1],
                 "content_correlation": hist["content_correlation"][-1]}
+        if rec.get("loudness"):  # fx chains measure their input and output
+            summary.setdefault("loudness", {})[node_id] = rec["loudness"]
     if args.log_json:
         print(json.dumps({"event": "run_done", **summary}))
     elif not args.quiet:
@@ -51,6 +54,9 @@ def cmd_run(args) -> int:
         for node_id, st in summary.get("style_transfer", {}).items():
             print(f"{node_id}: loss {st['loss_first']:.4g} → {st['loss_last']:.4g} in {st['iterations']} iterations "
                   f"({st['evaluations']} evaluations), content correlation {st['content_correlation']:.3f}")
+        for node_id, loud in summary.get("loudness", {}).items():
+            fmt = lambda m: f"{m['integrated_lufs']} LUFS, {m['true_peak_dbtp']} dBTP"  # noqa: E731
+            print(f"{node_id}: {fmt(loud['before'])} → {fmt(loud['after'])}")
         print(f"done in {result.seconds:.1f} s on {result.device}")
     return 0
 
@@ -105,6 +111,101 @@ def describe_node(cls) -> str:
     return "\n".join(lines)
 
 
+# --- plugins: inspect, list and save the state of effects and VST3 plugins -------------------------
+
+def cmd_plugins(args) -> int:
+    return {"inspect": plugins_inspect, "list": plugins_list, "save-state": plugins_save_state}[args.plugins_command](args)
+
+
+def plugins_inspect(args) -> int:
+    from nodes._chain import builtin_effects
+    from nodes._plugin_info import builtin_description, format_description
+
+    effects = builtin_effects()
+    if args.plugin in effects:
+        info = builtin_description(args.plugin, effects[args.plugin])
+    else:
+        info = _plugin_info(args.plugin)
+    print(json.dumps(info, indent=2) if args.json else format_description(info))
+    return 0
+
+
+def _plugin_info(name: str) -> dict:
+    from nodes._chain import builtin_effects
+    from nodes._plugin_host import shared_host
+    from nodes._plugin_info import resolve
+    from audiostyle_engine.registry import did_you_mean
+
+    path = resolve(name)
+    if path is None:
+        hint = did_you_mean(name, builtin_effects())
+        raise AudiostyleError(f"no plugin or pedalboard effect named {name!r}" + (f"; did you mean '{hint}'?" if hint else
+                              "; give a plugin path or run 'audiostyle plugins list'"))
+    return shared_host().describe(str(path))
+
+
+def plugins_list(args) -> int:
+    from pathlib import Path
+
+    from nodes._chain import builtin_effects
+    from nodes._plugin_info import scan_folders, standard_folders
+
+    folders = [Path(f) for f in args.folder] if args.folder else standard_folders()
+    found = scan_folders(folders)
+    if args.json:
+        print(json.dumps({"plugins": [{"name": p.stem, "path": str(p)} for p in found],
+                          "builtins": sorted(builtin_effects())}, indent=2))
+        return 0
+    print(f"Plugins in {', '.join(str(f) for f in folders if f.is_dir()) or 'no plugin folder'}:")
+    width = max([len(p.stem) for p in found] + [8])
+    for p in found:
+        print(f"  {p.stem:<{width}}  {p}")
+    if not found:
+        print("  none found (VST3 bundles *.vst3; add folders with --folder or $VST3_PATH)")
+    print("pedalboard built-in effects (use as 'effect: Name'):")
+    print("  " + ", ".join(sorted(builtin_effects())))
+    print("'audiostyle plugins inspect NAME' shows a plugin's parameters.")
+    return 0
+
+
+def plugins_save_state(args) -> int:
+    from nodes._chain import Entry, check_params
+    from nodes._plugin_host import shared_host
+
+    info = _plugin_info(args.plugin)
+    entry = Entry(0, "plugin", info["path"], params=parse_sets(args.param), preset=args.preset)
+    problems = check_params(entry, info)
+    if problems:
+        raise AudiostyleError("; ".join(p.message for p in problems))
+    as_preset = args.out.lower().endswith(".vstpreset")
+    data = shared_host().save_state(entry.to_job(), as_preset)
+    temp = f"{args.out}.partial"
+    with open(temp, "wb") as f:
+        f.write(data)
+    os.replace(temp, args.out)
+    kind = "preset" if as_preset else "state (use it as 'state: FILE' in a chain entry)"
+    print(f"wrote {args.out}: {info['name']} {kind}, {len(data)} bytes")
+    return 0
+
+
+def add_plugin_commands(sub) -> None:
+    p = sub.add_parser("plugins", help="list, inspect and save the state of effects and plugins",
+                       description="Effects and VST3 plugins for 'fx' chains.")
+    psub = p.add_subparsers(dest="plugins_command", metavar="SUBCOMMAND", required=True)
+    q = psub.add_parser("inspect", help="a plugin's parameters with ranges, units, defaults and valid values")
+    q.add_argument("plugin", help="plugin path, plugin name from 'plugins list', or a pedalboard effect name")
+    q.add_argument("--json", action="store_true", help="print the description as JSON")
+    q = psub.add_parser("list", help="plugins in the standard plugin folders, and pedalboard's effects")
+    q.add_argument("--folder", action="append", default=[], help="scan this folder instead (repeatable)")
+    q.add_argument("--json", action="store_true", help="print the list as JSON")
+    q = psub.add_parser("save-state", help="save a configured plugin as .vstpreset or raw state for 'preset:'/'state:'")
+    q.add_argument("plugin", help="plugin path or name")
+    q.add_argument("out", help="output file; *.vstpreset writes a VST3 preset, anything else the raw state")
+    q.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="parameter in the plugin's units")
+    q.add_argument("--preset", help="start from this .vstpreset")
+    p.set_defaults(func=cmd_plugins)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audiostyle", description="Batch audio processing with YAML node graphs and "
                                      "neural style transfer.")
@@ -123,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed for random filters, starts and phases")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--log-json", action="store_true", help="print progress as JSON lines on stdout")
+    p.add_argument("--no-provenance", action="store_true", help="write no NAME.provenance.json beside the outputs")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a graph without running it",
@@ -133,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("nodes", help="list node types, or show one", description="List node types, or show one's ports and params.")
     p.add_argument("name", nargs="?", help="node type to describe")
     p.set_defaults(func=cmd_nodes)
+    add_plugin_commands(sub)
     return parser
 
 

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 from .errors import AudiostyleError
 from .graph import Graph
+from .provenance import SUFFIX as SIDECAR_SUFFIX
+from .provenance import describe_run, sidecar_path, sidecar_text
 
 
 @dataclass
@@ -55,6 +57,10 @@ class OutputStage:
             done.append(final)
         self._staged.clear()
         return done
+
+    def staged(self) -> list[tuple[Path, Path]]:
+        """(temp, final) for every output written so far."""
+        return list(self._staged)
 
     def discard(self) -> None:
         for temp, _ in self._staged:
@@ -126,8 +132,10 @@ class NodeFailed(AudiostyleError):
 
 
 def execute(graph: Graph, *, device: str = "cpu", seed: int | None = None, cache_dir: Path | None = None,
-            hooks: list[ProgressHook] | None = None, keep: set[str] | None = None) -> RunResult:
-    """Run every node once, in order. ``keep`` names nodes whose output values are returned."""
+            hooks: list[ProgressHook] | None = None, keep: set[str] | None = None,
+            provenance: bool = True) -> RunResult:
+    """Run every node once, in order. ``keep`` names nodes whose output values are returned.
+    ``provenance`` writes a sidecar beside each output (see provenance.py), committed with it."""
     run = RunState(graph, list(hooks or []))
     values: dict[tuple[str, str], Any] = {}
     remaining_uses: dict[tuple[str, str], int] = {}
@@ -165,8 +173,21 @@ def execute(graph: Graph, *, device: str = "cpu", seed: int | None = None, cache
                 remaining_uses[key] -= 1
                 if remaining_uses[key] == 0:
                     values.pop(key, None)  # freed after its last consumer
+        if provenance:
+            _stage_sidecars(run, graph, device, seed)
         written = run.stage.commit()
     except BaseException:
         run.stage.discard()
         raise
-    return RunResult(written, run.records, timings, kept, run.warnings, device, time.perf_counter() - t_run)
+    outputs = [p for p in written if not p.name.endswith(SIDECAR_SUFFIX)]
+    return RunResult(outputs, run.records, timings, kept, run.warnings, device, time.perf_counter() - t_run)
+
+
+def _stage_sidecars(run: RunState, graph: Graph, device: str, seed: int | None) -> None:
+    staged = run.stage.staged()
+    if not staged:
+        return
+    info = describe_run(graph, run.records, device, seed)
+    for temp, final in staged:
+        sidecar = run.stage.temp_path(sidecar_path(final))
+        sidecar.write_text(sidecar_text(info, final, temp), encoding="utf-8")

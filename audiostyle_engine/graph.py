@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import GraphValidationError, Issue, SourceLoc
 from .registry import Registry, did_you_mean
-from .spec import Node, NodeSpec
+from .spec import UNKNOWN, Node, NodeSpec, StreamInfo
 from .yaml_source import LocatedDocument, load_document
 
 TOP_LEVEL_KEYS = ("description", "variables", "nodes", "report")
@@ -48,6 +48,7 @@ class Graph:
     variables: dict = field(default_factory=dict)
     report: Any = None
     fingerprint: str = ""
+    streams: dict[tuple[str, str], StreamInfo] = field(default_factory=dict)  # (node, port) -> static facts
 
     def spec_of(self, node_id: str) -> NodeSpec:
         return self.classes[node_id].spec
@@ -131,9 +132,12 @@ class _Validator:
             self._files(decls, classes)
         if self.issues:
             return None
+        streams = self._streams(decls, classes, edges, order)
+        if self.issues:
+            return None
         return Graph(file=doc.file, description=str(root.get("description", "")), nodes=decls,
                      classes=classes, edges=edges, order=order, variables=dict(doc.variables),
-                     report=root.get("report"), fingerprint=_fingerprint(decls))
+                     report=root.get("report"), fingerprint=_fingerprint(decls), streams=streams)
 
     def _node(self, node_id: str, body) -> tuple[NodeDecl | None, type[Node] | None]:
         path = ("nodes", node_id)
@@ -260,6 +264,25 @@ class _Validator:
                 done.add(n)
                 remaining.remove(n)
         return order
+
+    def _streams(self, decls, classes, edges, order) -> dict[tuple[str, str], StreamInfo]:
+        """Pass static facts (channels, sample rate) along the edges and let each node judge its inputs."""
+        streams: dict[tuple[str, str], StreamInfo] = {}
+        for node_id in order:
+            cls, decl = classes[node_id], decls[node_id]
+            inputs = {e.dst_port: streams.get((e.src_node, e.src_port), UNKNOWN) for e in edges if e.dst_node == node_id}
+            path = ("nodes", node_id)
+            try:
+                problems = cls.check_inputs(decl.params, inputs)
+                outputs = cls.infer_outputs(decl.params, inputs) or {}
+            except Exception as exc:  # a node's checker must not take validation down; report it
+                self.err(path, f"node '{node_id}' ({decl.type}): could not check its inputs: {exc}", key=True)
+                continue
+            for problem in problems:
+                self.err(path + (problem.param,) + tuple(problem.path), f"node '{node_id}' ({decl.type}): {problem.message}")
+            for port in cls.spec.outputs:
+                streams[(node_id, port.name)] = outputs.get(port.name, UNKNOWN)
+        return streams
 
     def _files(self, decls, classes):
         for node_id, decl in decls.items():

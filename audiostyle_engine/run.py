@@ -16,6 +16,7 @@ def prepare(graph_path: str | Path, variables: dict | None = None, registry: Reg
 
 def run_graph(graph_path: str | Path, variables: dict | None = None, *, device: str = "auto", seed: int | None = None,
               hooks: list[ProgressHook] | None = None, registry: Registry | None = None,
-              keep: set[str] | None = None, cache_dir: Path | None = None) -> RunResult:
+              keep: set[str] | None = None, cache_dir: Path | None = None, provenance: bool = True) -> RunResult:
     graph = prepare(graph_path, variables, registry)
-    return execute(graph, device=resolve_device(device), seed=seed, hooks=hooks, keep=keep, cache_dir=cache_dir)
+    return execute(graph, device=resolve_device(device), seed=seed, hooks=hooks, keep=keep, cache_dir=cache_dir,
+                   provenance=provenance)

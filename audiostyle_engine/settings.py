@@ -27,3 +27,14 @@ CONTENT_SECONDS = 10.0  # paper §4: 10 s output
 STYLE_SECONDS = 20.0  # paper §4: 20 s inputs
 MIN_STYLE_TRANSFER_SECONDS = 0.5  # shorter clips give too few frames for meaningful statistics
 SILENCE_DBFS = -80.0  # below this peak level a clip is treated as silent
+
+# Plugin hosting (nodes/fx.py). Not from the paper: engineering limits, chosen so results do not
+# depend on how a file is cut into blocks and so one bad plugin cannot stall a batch.
+PLUGIN_BUFFER_SIZE = 512  # frames per plugin process() call, fixed so block-streamed = whole-file output
+PLUGIN_STREAM_BLOCK = 65536  # frames handed to the chain at a time (rounded to a multiple of the buffer size)
+TAIL_SILENCE_DBFS = -90.0  # an effect's tail has ended when its output stays below this ...
+TAIL_SILENCE_SECONDS = 1.5  # ... for this long (longer than the echo gap of most delays)
+TAIL_MAX_SECONDS = 30.0  # cap for automatic tails (a feedback loop that never decays)
+PLUGIN_LOAD_TIME_LIMIT = 300.0  # seconds a plugin may take to load and describe itself
+PLUGIN_RENDER_TIME_LIMIT = 600.0  # seconds a plugin chain may take for one file
+PLUGIN_WORKER_MAX_JOBS = 32  # a plugin worker process is replaced after this many jobs, bounding leaks

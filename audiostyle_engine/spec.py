@@ -107,6 +107,28 @@ class NodeSpec:
         return next((p for p in self.outputs if p.name == name), None)
 
 
+@dataclass(frozen=True)
+class StreamInfo:
+    """What is known about a port's value before any audio is read; None means unknown.
+
+    Validation passes these along the graph (``Node.infer_outputs``) so nodes can refuse input
+    they cannot handle, e.g. a mono-only plugin fed stereo, before a run starts.
+    """
+
+    channels: int | None = None
+    sample_rate: int | None = None
+    frames: int | None = None
+    origin: str = ""  # where the facts come from, for messages, e.g. "'voice.wav'"
+
+    def replace(self, **changes) -> "StreamInfo":
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+UNKNOWN = StreamInfo()
+
+
 @dataclass
 class ParamProblem:
     """A problem a node found in its own params; ``path`` points inside the param for the location."""
@@ -133,6 +155,20 @@ class Node:
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> list[ParamProblem]:
         """Node-specific checks beyond types and ranges; runs at validation, before any audio."""
+        return []
+
+    @classmethod
+    def infer_outputs(cls, params: dict[str, Any], inputs: dict[str, StreamInfo]) -> dict[str, StreamInfo]:
+        """Static facts about the outputs from params and the inputs' facts; runs at validation.
+
+        The default knows nothing (every output unknown). Nodes that keep or set channel count
+        or sample rate say so, so a later node can check what reaches it."""
+        return {}
+
+    @classmethod
+    def check_inputs(cls, params: dict[str, Any], inputs: dict[str, StreamInfo]) -> list[ParamProblem]:
+        """Problems with what reaches this node (e.g. a channel count it cannot take); runs at validation.
+        Only facts that are known (not None) should be judged."""
         return []
 
     def process(self, ctx, **inputs) -> dict[str, Any]:

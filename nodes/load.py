@@ -5,7 +5,7 @@ import numpy as np
 
 from audiostyle_engine.errors import InputFileError
 from audiostyle_engine.payloads import Audio, PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port, StreamInfo
 
 
 class Load(Node):
@@ -21,6 +21,16 @@ class Load(Node):
             Param("min_seconds", "float", 0.0, "refuse files shorter than this (after offset)", min=0.0, unit="s"),
         ),
     )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        info = header_info(params["path"])
+        if info.frames is not None:  # what offset and duration leave of the file
+            start = min(int(round(params["offset"] * info.sample_rate)), info.frames)
+            left = info.frames - start
+            wanted = left if params["duration"] is None else min(int(round(params["duration"] * info.sample_rate)), left)
+            info = info.replace(frames=wanted)
+        return {"audio": info}
 
     def process(self, ctx, **_) -> dict:
         path = self.params["path"]
@@ -81,6 +91,18 @@ def _check_complete(path: str, header_frames: int) -> None:
     if decoded + slack < header_frames:
         raise InputFileError(f"'{path}' is truncated: its header promises {header_frames} frames but only {decoded} "
                              "are there; re-export it") from None
+
+
+def header_info(path: str) -> StreamInfo:
+    """Channels and rate from the file header alone (no decoding); unknown when it cannot be read,
+    since the run reports unreadable files with the full reason."""
+    from pedalboard.io import AudioFile
+
+    try:
+        with AudioFile(path) as f:
+            return StreamInfo(int(f.num_channels), int(round(f.samplerate)), int(f.frames), origin=f"'{path}'")
+    except Exception:
+        return UNKNOWN
 
 
 def _first_line(exc: Exception) -> str:

@@ -5,7 +5,7 @@ import numpy as np
 
 from audiostyle_engine.errors import ParameterError
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
 
 class Mix(Node):
@@ -17,6 +17,12 @@ class Mix(Node):
         outputs=(Port("audio", PortKind.AUDIO),),
         params=(Param("balance", "float", 0.5, "0 = only a, 1 = only b", min=0.0, max=1.0),),
     )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        a, b = inputs.get("a", UNKNOWN), inputs.get("b", UNKNOWN)
+        channels = max(a.channels, b.channels) if a.channels and b.channels else None
+        return {"audio": a.replace(channels=channels, frames=None)}
 
     def process(self, ctx, a, b) -> dict:
         if a.sample_rate != b.sample_rate:

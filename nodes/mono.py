@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from audiostyle_engine.errors import ParameterError
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
 
 class Mono(Node):
@@ -18,6 +18,10 @@ class Mono(Node):
             Param("channel", "int", 0, "channel index for mode=channel (0 = left)", min=0),
         ),
     )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        return {"audio": inputs.get("audio", UNKNOWN).replace(channels=1)}
 
     def process(self, ctx, audio) -> dict:
         if self.params["mode"] == "mean":

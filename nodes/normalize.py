@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
 
 class Normalize(Node):
@@ -23,6 +23,10 @@ class Normalize(Node):
                   min=-60.0, max=6.0, unit="dBFS"),
         ),
     )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        return {"audio": inputs.get("audio", UNKNOWN)}
 
     def process(self, ctx, audio) -> dict:
         samples = audio.samples

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from audiostyle_engine import settings
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
 
 class Resample(Node):
@@ -18,6 +18,10 @@ class Resample(Node):
             Param("quality", "choice", "soxr_vhq", "resampler", choices=("soxr_vhq", "soxr_hq", "soxr_mq", "soxr_lq")),
         ),
     )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        return {"audio": inputs.get("audio", UNKNOWN).replace(sample_rate=params["sample_rate"], frames=None)}
 
     def process(self, ctx, audio) -> dict:
         target = self.params["sample_rate"]

@@ -5,7 +5,7 @@ import numpy as np
 
 from audiostyle_engine.errors import InputFileError
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
 
 class Trim(Node):
@@ -22,6 +22,10 @@ class Trim(Node):
             Param("fade", "float", 0.0, "linear fade-in and fade-out length", min=0.0, unit="s"),
         ),
     )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        return {"audio": inputs.get("audio", UNKNOWN).replace(frames=None)}
 
     def process(self, ctx, audio) -> dict:
         sr = audio.sample_rate

@@ -59,7 +59,8 @@ def test_run_writes_every_output(tiny, tmp_path):
     assert abs(20 * np.log10(np.max(np.abs(samples))) + 1.0) < 0.1  # the normalize node's -1 dBFS
     dry, _ = read_audio(Path(f"{out}.dry.wav"))
     assert dry.shape == samples.shape
-    assert sorted(p.name for p in out.parent.iterdir()) == ["styled.wav", "styled.wav.dry.wav"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["styled.wav", "styled.wav.dry.wav",
+                                                            "styled.wav.dry.wav.provenance.json", "styled.wav.provenance.json"]
 
 
 def test_run_log_json_reports_progress(tiny, tmp_path):

@@ -162,9 +162,9 @@ def test_fx_chain_checked_against_pedalboard(tmp_path, registry, wav_file):
               - {{effect: Reverb, room_sise: 0.5}}
               - {{effect: Reverb, room_size: 1.7}}
         """)
-    assert "graph.yaml:7:9:" in issues[0] and "unknown effect 'Compresor'; did you mean 'Compressor'?" in issues[0]
-    assert "graph.yaml:8:26:" in issues[1] and "Reverb has no parameter 'room_sise'; did you mean 'room_size'?" in issues[1]
-    assert "graph.yaml:9:9:" in issues[2] and "Room Size value must be between 0.0 and 1.0" in issues[2]
+    assert "graph.yaml:7:18:" in issues[0] and "unknown effect 'Compresor'; did you mean 'Compressor'?" in issues[0]
+    assert "graph.yaml:8:37:" in issues[1] and "Reverb has no parameter 'room_sise'; did you mean 'room_size'?" in issues[1]
+    assert "graph.yaml:9:37:" in issues[2] and "Room Size value must be between 0.0 and 1.0" in issues[2]
 
 
 def test_every_bundled_graph_validates(registry):

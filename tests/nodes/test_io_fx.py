@@ -69,11 +69,11 @@ def test_write_clipping_policy(tmp_path):
 
 def test_fx_gain_highpass_and_compressor(rng):
     x = noise(rng, seconds=1.0, amp=0.1)
-    gained = run_node(Fx, {"audio": Audio(x, SR)}, chain=[{"effect": "Gain", "gain_db": 6.0}])[0]["audio"]
+    gained = run_node(Fx, {"audio": Audio(x, SR)}, chain=[{"effect": "Gain", "gain_db": 6.0}], tail=0)[0]["audio"]
     assert np.allclose(gained.samples, x * 10 ** (6 / 20), atol=1e-5)
 
     low = sine(hz=50, seconds=1.0) + sine(hz=5000, seconds=1.0)
-    hp = run_node(Fx, {"audio": Audio(low, SR)}, chain=[{"effect": "HighpassFilter", "cutoff_frequency_hz": 1000}])[0]["audio"]
+    hp = run_node(Fx, {"audio": Audio(low, SR)}, chain=[{"effect": "HighpassFilter", "cutoff_frequency_hz": 1000}], tail=0)[0]["audio"]
     before, after = np.abs(np.fft.rfft(low[0])), np.abs(np.fft.rfft(hp.samples[0]))  # 1 s: bin k is k Hz
     assert after[50] < 0.1 * before[50]  # at least 20 dB down, a first-order slope 4 octaves below cutoff
     assert after[5000] > 0.9 * before[5000]
@@ -83,7 +83,7 @@ def test_fx_gain_highpass_and_compressor(rng):
     envelope = np.where((np.arange(tone.shape[1]) // (SR // 2)) % 2 == 0, 0.7, 0.02).astype(np.float32)
     dynamic = tone * envelope
     comp = run_node(Fx, {"audio": Audio(dynamic, SR)},
-                    chain=[{"effect": "Compressor", "threshold_db": -30, "ratio": 8, "attack_ms": 1, "release_ms": 50}])[0]["audio"]
+                    chain=[{"effect": "Compressor", "threshold_db": -30, "ratio": 8, "attack_ms": 1, "release_ms": 50}], tail=0)[0]["audio"]
 
     def gap_db(x):
         loud = np.sqrt(np.mean(x[0, SR // 4:SR // 2] ** 2))
@@ -98,7 +98,7 @@ def test_fx_tail_and_bypass():
     click = np.zeros((1, SR // 2), np.float32)
     click[0, 100] = 1.0
     chain = [{"effect": "Reverb", "room_size": 0.9, "wet_level": 0.5}]
-    out = run_node(Fx, {"audio": Audio(click, SR)}, chain=chain, tail_seconds=1.0)[0]["audio"]
+    out = run_node(Fx, {"audio": Audio(click, SR)}, chain=chain, tail=1.0)[0]["audio"]
     assert out.frames == click.shape[1] + SR
     assert np.max(np.abs(out.samples[0, click.shape[1]:])) > 1e-3  # the tail rings past the input's end
     bypassed = run_node(Fx, {"audio": Audio(click, SR)}, chain=[{**chain[0], "bypass": True}])[0]["audio"]
