@@ -27,3 +27,11 @@ CONTENT_SECONDS = 10.0  # paper §4: 10 s output
 STYLE_SECONDS = 20.0  # paper §4: 20 s inputs
 MIN_STYLE_TRANSFER_SECONDS = 0.5  # shorter clips give too few frames for meaningful statistics
 SILENCE_DBFS = -80.0  # below this peak level a clip is treated as silent
+
+# Report quality measures (not the paper's; chosen so that they are independent of the optimiser).
+QUALITY_REFERENCE_RMS_DBFS = -20.0  # every signal is scaled to this RMS first: a quieter output is not "closer"
+QUALITY_N_FFT = 2048  # log-spectrogram for the content correlation, as the paper's analysis
+QUALITY_HOP_LENGTH = 512
+QUALITY_N_MELS = 64  # log-mel frame statistics for the style distance: a feature space the optimiser never saw
+QUALITY_FLOOR_DB = -100.0  # log-mel floor, so near-silent bands do not dominate the statistics
+REPORT_SPECTROGRAM_RANGE_DB = 90.0  # spectrogram images share one colour scale spanning this range

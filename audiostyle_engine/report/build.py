@@ -1,0 +1,245 @@
+"""One report per run: plots, spectrograms, players, quality numbers, params, timings, metrics.json."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from ..executor import ProgressHook, RunResult, execute
+from ..graph import Graph
+from ..payloads import Audio
+from . import html, quality
+from .folders import ReportError, check_report_dir, staged_dir
+from .media import Clip, cards, write_clips
+from .plan import ReportPlan, plan_report
+from .plots import plot_correlation, plot_losses, plot_timings
+
+FORMAT = 1  # metrics.json layout version
+PAGE = "report.html"
+METRICS = "metrics.json"
+
+
+@dataclass
+class ReportedRun:
+    result: RunResult
+    report: Path | None  # the report page, when one was written
+    metrics: dict | None
+
+
+def report_dir_of(graph: Graph) -> Path | None:
+    """The graph's own ``report:`` setting: a folder path, or a mapping with ``dir:``; false/null for none."""
+    value = graph.report
+    if value in (None, False):
+        return None
+    if isinstance(value, dict):
+        value = value.get("dir")
+    if isinstance(value, str) and value:
+        return Path(value)
+    raise ReportError(f"{graph.file}: 'report:' must be a folder path (e.g. report: out/report) or "
+                      f"{{dir: out/report}}, got {graph.report!r}")
+
+
+def run_with_report(graph: Graph, report_dir: str | os.PathLike | None = None, *, device: str = "cpu",
+                    seed: int | None = None, hooks: list[ProgressHook] | None = None,
+                    keep: set[str] | None = None, cache_dir: Path | None = None, title: str | None = None) -> ReportedRun:
+    """Run a validated graph and, when ``report_dir`` (or the graph's ``report:``) is set, write a report there.
+
+    The report folder is checked before the run so a long run does not end in a refused report."""
+    folder = Path(report_dir) if report_dir is not None else report_dir_of(graph)
+    plan = plan_report(graph) if folder else None
+    if folder:
+        check_report_dir(folder)
+    result = execute(graph, device=device, seed=seed, hooks=hooks, cache_dir=cache_dir,
+                     keep=(keep or set()) | (plan.keep if plan else set()))
+    if not folder:
+        return ReportedRun(result, None, None)
+    page, metrics = build_report(folder, graph, result, plan, seed=seed, title=title)
+    return ReportedRun(result, page, metrics)
+
+
+def build_report(folder: str | os.PathLike, graph: Graph, result: RunResult, plan: ReportPlan | None = None, *,
+                 seed: int | None = None, title: str | None = None) -> tuple[Path, dict]:
+    """Write ``folder``/report.html and metrics.json (with audio/ and img/ beside them); return (page, metrics).
+
+    ``result`` must hold the values of ``plan.keep`` (run with ``keep=plan.keep``)."""
+    plan = plan or plan_report(graph)
+    folder = Path(folder)
+    with staged_dir(folder) as stage:
+        metrics = _build(stage, graph, result, plan, seed, title)
+    return folder / PAGE, metrics
+
+
+def _audio_of(result: RunResult, node: str, port: str) -> Audio | None:
+    value = result.values.get(node, {}).get(port)
+    return value if isinstance(value, Audio) else None
+
+
+def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed, title) -> dict:
+    (stage / "img").mkdir()
+    clips = []
+    for s in plan.signals:
+        audio = _audio_of(result, s.node, s.port)
+        if audio is not None:
+            clips.append(Clip(s.key, s.role, s.label, audio.samples, audio.sample_rate))
+    audio_entries = write_clips(stage, clips)
+
+    optimisation = {}
+    for node_id, records in result.records.items():
+        history = records.get("history")
+        if not history or not history.get("iteration"):
+            continue
+        loss_png, corr_png = f"img/loss_{node_id}.png", f"img/correlation_{node_id}.png"
+        drawn = plot_losses(history, stage / loss_png, f"loss per iteration — {node_id}")
+        drawn.update(plot_correlation(history, stage / corr_png, f"correlation with content — {node_id}"))
+        optimisation[node_id] = {"history": history, "plots": {"loss": loss_png, "correlation": corr_png},
+                                 "plotted": drawn, **_summary_of_history(history)}
+
+    quality_tables = {}
+    for sp in plan.style_nodes:
+        content = _audio_of(result, sp.content.node, sp.content.port) if sp.content else None
+        style = _audio_of(result, sp.style.node, sp.style.port) if sp.style else None
+        if content is None or style is None:
+            continue
+        ref = quality.QualityReference.build(content.samples, content.sample_rate, style.samples, style.sample_rate)
+        measured = []
+        for s in plan.by_role("styled") + plan.by_role("output") + plan.by_role("branch"):
+            audio = _audio_of(result, s.node, s.port)
+            if audio is not None and s.node not in (sp.content.node, sp.style.node):
+                measured.append((s.label, audio.samples, audio.sample_rate))
+        quality_tables[sp.node] = [r.as_dict() for r in ref.rows(measured)]
+
+    timings_png = "img/timings.png"
+    plot_timings(result.timings, stage / timings_png)
+
+    records = {nid: {k: v for k, v in rec.items() if _is_scalar(v)} for nid, rec in result.records.items()}
+    metrics = {
+        "audiostyle_report": FORMAT,
+        "title": title or f"audiostyle report — {Path(graph.file).name}",
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "graph": {"file": str(graph.file), "description": graph.description, "fingerprint": graph.fingerprint,
+                  "variables": graph.variables, "order": graph.order,
+                  "nodes": {nid: {"type": d.type, "params": d.params,
+                                  "inputs": {port: ".".join(p for p in src if p) for port, src in d.inputs.items()}}
+                            for nid, d in graph.nodes.items()}},
+        "device": result.device, "seed": seed, "seconds": result.seconds,
+        "timings": result.timings, "timings_plot": timings_png,
+        "outputs": [str(p) for p in result.outputs], "warnings": result.warnings,
+        "audio": audio_entries, "optimisation": optimisation, "records": records,
+        "quality": {"method": quality.describe(), "tables": quality_tables},
+    }
+    metrics["summary"] = summarise(metrics)
+    (stage / METRICS).write_text(json.dumps(_json_safe(metrics), indent=1, default=str), encoding="utf-8")
+    (stage / PAGE).write_text(render(metrics), encoding="utf-8")
+    return metrics
+
+
+def _summary_of_history(history: dict) -> dict:
+    return {"iterations": history["iteration"][-1], "evaluations": history.get("evaluations"),
+            "loss_first": history["loss"][0], "loss_last": history["loss"][-1],
+            "optimiser_content_correlation": history["content_correlation"][-1]}
+
+
+def summarise(metrics: dict) -> dict:
+    """The few numbers an index row shows: the first style node's loss and its main result's quality."""
+    out = {"seconds": metrics["seconds"], "device": metrics["device"]}
+    for node_id, opt in metrics["optimisation"].items():
+        out.update({"iterations": opt["iterations"], "loss_first": opt["loss_first"], "loss_last": opt["loss_last"]})
+        break
+    for node_id, rows in metrics["quality"]["tables"].items():
+        results = rows[2:]
+        outputs = [r for r in results if r["label"].startswith("output")] or results
+        if outputs:
+            main = outputs[-1]
+            out.update({"content_correlation": main["content_correlation"], "style_distance_db": main["style_distance_db"],
+                        "style_position": main["style_position"], "content_position": main["content_position"]})
+        break
+    return out
+
+
+def _is_scalar(v) -> bool:
+    return isinstance(v, (int, float, str, bool)) or v is None
+
+
+def _json_safe(value):
+    """NaN and infinities are not JSON; they become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (np.floating, np.integer)):
+        return _json_safe(value.item())
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+QUALITY_HEADERS = ("result", "content correlation ↑", "style distance (dB) ↓", "content position", "style position")
+
+
+def quality_table(rows: list[dict]) -> str:
+    return html.table(QUALITY_HEADERS, [(r["label"], r["content_correlation"], r["style_distance_db"],
+                                         r["content_position"], r["style_position"]) for r in rows],
+                      numeric={1, 2, 3, 4}, css_class="quality")
+
+
+def quality_note(method: dict) -> str:
+    return (f'<p class="note">All signals mono, at the content\'s sample rate and {method["reference_rms_dbfs"]:g} dBFS RMS. '
+            f'Content correlation: {escape(method["content_correlation"])}. Style distance: '
+            f'{escape(method["style_distance_db"])}; {method["n_mels"]} mel bands. Positions: 0 = the far trivial '
+            f'output, 1 = the near one (content position: {escape(method["content_position"])}; style position: '
+            f'{escape(method["style_position"])}).</p>')
+
+
+def render(m: dict) -> str:
+    g = m["graph"]
+    parts = [f"<h1>{escape(m['title'])}</h1>",
+             f'<p class="meta">{escape(g["description"])}</p>' if g["description"] else "",
+             f'<p class="meta">graph <code>{escape(g["file"])}</code> · run {escape(m["created_utc"])} · device '
+             f'<b>{escape(str(m["device"]))}</b> · {m["seconds"]:.1f} s · seed {escape(str(m["seed"]))} · fingerprint '
+             f'<code>{escape(g["fingerprint"])}</code> · <a href="{METRICS}">metrics.json</a></p>']
+    parts += [f'<p class="warn">warning: {escape(w)}</p>' for w in m["warnings"]]
+    if m["outputs"]:
+        parts.append("<p>Wrote: " + ", ".join(f"<code>{escape(p)}</code>" for p in m["outputs"]) + "</p>")
+
+    for node_id, rows in m["quality"]["tables"].items():
+        parts.append(f"<h2>Quality — {escape(node_id)}</h2>" + quality_table(rows) + quality_note(m["quality"]["method"]))
+
+    parts.append("<h2>Listen</h2>" + (cards(m["audio"]) if m["audio"] else "<p>No audio signals to show.</p>"))
+
+    for node_id, opt in m["optimisation"].items():
+        facts = [("iterations", opt["iterations"]), ("loss evaluations", opt["evaluations"]),
+                 ("first loss", opt["loss_first"]), ("last loss", opt["loss_last"]),
+                 ("last correlation with content (optimiser)", opt["optimiser_content_correlation"])]
+        facts += [(k, v) for k, v in m["records"].get(node_id, {}).items()]
+        parts.append(f"<h2>Optimisation — {escape(node_id)}</h2>"
+                     + html.image(opt["plots"]["loss"], f"loss per iteration of {node_id}")
+                     + html.image(opt["plots"]["correlation"], f"content correlation per iteration of {node_id}")
+                     + html.table(("", "value"), facts, numeric={1}))
+
+    other = [(nid, k, v) for nid, rec in m["records"].items() if nid not in m["optimisation"] for k, v in rec.items()]
+    if other:
+        parts.append("<h2>Node measurements</h2>" + html.table(("node", "measure", "value"), other, numeric={2}))
+
+    total = sum(m["timings"].values()) or 1.0
+    parts.append("<h2>Time per node</h2>" + html.image(m["timings_plot"], "time per node")
+                 + html.table(("node", "type", "seconds", "share"),
+                              [(nid, g["nodes"][nid]["type"], t, f"{100 * t / total:.1f} %") for nid, t in m["timings"].items()],
+                              numeric={2}))
+
+    rows = []
+    for nid in g["order"]:
+        node = g["nodes"][nid]
+        params = "<br>".join(f"{escape(k)}: {escape(html.value_text(v))}" for k, v in node["params"].items())
+        inputs = "<br>".join(f"{escape(k)} ← {escape(v)}" for k, v in node["inputs"].items())
+        rows.append((f"<code>{escape(nid)}</code>", escape(node["type"]), f'<span class="params">{params}</span>', inputs))
+    parts.append("<h2>Parameters</h2>" + html.table(("node", "type", "params", "inputs"), rows, raw=True))
+    if g["variables"]:
+        parts.append("<h3>Variables</h3>" + html.table(("variable", "value"),
+                                                       [(k, html.value_text(v)) for k, v in g["variables"].items()]))
+    return html.page(m["title"], "\n".join(parts))
