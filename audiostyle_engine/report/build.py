@@ -45,13 +45,14 @@ def report_dir_of(graph: Graph) -> Path | None:
                       f"{{dir: out/report}}, got {graph.report!r}")
 
 
-def run_with_report(graph: Graph, report_dir: str | os.PathLike | None = None, *, device: str = "cpu",
-                    seed: int | None = None, hooks: list[ProgressHook] | None = None,
+def run_with_report(graph: Graph, report_dir: str | os.PathLike | None = None, *, use_graph_report: bool = True,
+                    device: str = "cpu", seed: int | None = None, hooks: list[ProgressHook] | None = None,
                     keep: set[str] | None = None, cache_dir: Path | None = None, title: str | None = None) -> ReportedRun:
-    """Run a validated graph and, when ``report_dir`` (or the graph's ``report:``) is set, write a report there.
+    """Run a validated graph and, when ``report_dir`` (or, with ``use_graph_report``, the graph's ``report:``)
+    is set, write a report there. ``device`` is a resolved device (see device.resolve_device).
 
     The report folder is checked before the run so a long run does not end in a refused report."""
-    folder = Path(report_dir) if report_dir is not None else report_dir_of(graph)
+    folder = Path(report_dir) if report_dir is not None else (report_dir_of(graph) if use_graph_report else None)
     plan = plan_report(graph) if folder else None
     if folder:
         check_report_dir(folder)

@@ -20,6 +20,15 @@ class Clip:
     sample_rate: int
 
 
+def unique_key(base: str, taken: set[str]) -> str:
+    """A file-name-safe key from ``base`` that is not in ``taken``."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in base)
+    key, n = safe, 2
+    while key in taken:
+        key, n = f"{safe}_{n}", n + 1
+    return key
+
+
 def write_clips(folder: Path, clips: list[Clip]) -> list[dict]:
     """audio/<key>.wav and img/spec_<key>.png for each clip; returns their facts for JSON and pages."""
     (folder / "audio").mkdir(exist_ok=True)

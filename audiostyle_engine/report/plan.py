@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..graph import Graph
 from ..payloads import PortKind
+from .media import unique_key
 
 STYLE_NODE = "style_transfer"
 
@@ -53,7 +54,7 @@ def plan_report(graph: Graph) -> ReportPlan:
     def add(node: str, port: str, role: str, label: str) -> Signal:
         if (node, port) in seen:
             return seen[(node, port)]
-        key = _unique_key(f"{role}_{node}", {s.key for s in plan.signals})
+        key = unique_key(f"{role}_{node}", {s.key for s in plan.signals})
         signal = Signal(key, role, label, node, port)
         seen[(node, port)] = signal
         plan.signals.append(signal)
@@ -89,14 +90,6 @@ def plan_report(graph: Graph) -> ReportPlan:
         if decl.type == "load" and node_id not in shown_upstream and (node_id, "audio") not in seen:
             add(node_id, "audio", "input", f"input {decl.params.get('path')} ({node_id})")
     return plan
-
-
-def _unique_key(base: str, taken: set[str]) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in base)
-    key, n = safe, 2
-    while key in taken:
-        key, n = f"{safe}_{n}", n + 1
-    return key
 
 
 def _output_kind(graph: Graph, node: str, port: str) -> PortKind | None:

@@ -122,7 +122,8 @@ class QualityReference:
 
 def _position(value: float, at_zero: float, at_one: float) -> float:
     span = at_one - at_zero
-    return float((value - at_zero) / span) if abs(span) > 1e-12 else float("nan")
+    # + 0.0 turns -0.0 into 0.0, which would print as "-0.000" for the content itself.
+    return float((value - at_zero) / span) + 0.0 if abs(span) > 1e-12 else float("nan")
 
 
 def describe() -> dict:
