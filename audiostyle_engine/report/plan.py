@@ -13,6 +13,7 @@ from ..payloads import PortKind
 from .media import unique_key
 
 STYLE_NODE = "style_transfer"
+ROLE_ORDER = ("content", "style", "input", "styled", "branch", "output")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def plan_report(graph: Graph) -> ReportPlan:
         decl = graph.nodes[node_id]
         if decl.type == "load" and node_id not in shown_upstream and (node_id, "audio") not in seen:
             add(node_id, "audio", "input", f"input {decl.params.get('path')} ({node_id})")
+    plan.signals.sort(key=lambda s: ROLE_ORDER.index(s.role))  # sources first, then what was made of them
     return plan
 
 
