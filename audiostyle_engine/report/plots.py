@@ -84,7 +84,7 @@ def plot_spectrogram(db: np.ndarray, sample_rate: int, path: Path, title: str, v
     fig, ax = plt.subplots(figsize=(7, 2.8))
     seconds = db.shape[1] * settings.QUALITY_HOP_LENGTH / sample_rate
     vmin = vmax - settings.REPORT_SPECTROGRAM_RANGE_DB
-    image = ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax,
+    image = ax.imshow(_pool_frames(db, MAX_IMAGE_FRAMES), origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax,
                       extent=(0, seconds, 0, sample_rate / 2000), interpolation="nearest")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (kHz)")
@@ -92,6 +92,19 @@ def plot_spectrogram(db: np.ndarray, sample_rate: int, path: Path, title: str, v
     fig.colorbar(image, ax=ax, label="dBFS", pad=0.01)
     _save(fig, path)
     return {"seconds": seconds, "vmin": vmin, "vmax": vmax, "bins": db.shape[0], "frames": db.shape[1]}
+
+
+MAX_IMAGE_FRAMES = 2000  # more columns than the image has pixels only costs memory
+
+
+def _pool_frames(db: np.ndarray, limit: int) -> np.ndarray:
+    """Long signals: the loudest of each run of frames, so short events stay visible when drawn small."""
+    factor = -(-db.shape[1] // limit)
+    if factor <= 1:
+        return db
+    pad = (-db.shape[1]) % factor
+    padded = np.pad(db, ((0, 0), (0, pad)), constant_values=db.min())
+    return padded.reshape(db.shape[0], -1, factor).max(axis=2)
 
 
 def plot_timings(timings: dict[str, float], path: Path) -> dict:
