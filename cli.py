@@ -70,9 +70,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from audiostyle_engine.run import prepare
-
     from audiostyle_engine.report import report_dir_of
+    from audiostyle_engine.run import prepare
 
     graph = prepare(args.graph, parse_sets(args.set))
     report_dir_of(graph)  # a malformed report: setting is an error before any run
@@ -176,10 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed for random filters, starts and phases")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--log-json", action="store_true", help="print progress as JSON lines on stdout")
-    p.add_argument("--report", metavar="DIR", default=None,
-                   help="write an HTML report (plots, spectrograms, players, quality numbers, metrics.json) to DIR; "
-                        "overrides the graph's report: setting")
-    p.add_argument("--no-report", action="store_true", help="write no report, even if the graph asks for one")
+    reports = p.add_mutually_exclusive_group()
+    reports.add_argument("--report", metavar="DIR", default=None,
+                         help="write an HTML report (plots, spectrograms, players, quality numbers, metrics.json) "
+                              "to DIR; overrides the graph's report: setting")
+    reports.add_argument("--no-report", action="store_true", help="write no report, even if the graph asks for one")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a graph without running it",
