@@ -180,19 +180,23 @@ def _json_safe(value):
     return value
 
 
-QUALITY_HEADERS = ("result", "content correlation ↑", "style distance (dB) ↓", "content position", "style position")
+QUALITY_HEADERS = ("result", "content correlation ↑", "style distance (dB) ↓", "content position", "style position",
+                   "level / spread / change (dB)")
 
 
 def quality_table(rows: list[dict]) -> str:
     return html.table(QUALITY_HEADERS, [(r["label"], r["content_correlation"], r["style_distance_db"],
-                                         r["content_position"], r["style_position"]) for r in rows],
+                                         r["content_position"], r["style_position"],
+                                         " / ".join(html.number(r[k], 1) for k in
+                                                    ("style_level_db", "style_spread_db", "style_change_db")))
+                                        for r in rows],
                       numeric={1, 2, 3, 4}, css_class="quality")
 
 
 def quality_note(method: dict) -> str:
     return (f'<p class="note">All signals mono, at the content\'s sample rate and {method["reference_rms_dbfs"]:g} dBFS RMS. '
             f'Content correlation: {escape(method["content_correlation"])}. Style distance: '
-            f'{escape(method["style_distance_db"])}; {method["n_mels"]} mel bands. Positions: 0 = the far trivial '
+            f'{escape(method["style_distance_db"])}; {method["n_mels"]} mel bands; the last column splits it by statistic. Positions: 0 = the far trivial '
             f'output, 1 = the near one (content position: {escape(method["content_position"])}; style position: '
             f'{escape(method["style_position"])}).</p>')
 

@@ -26,6 +26,10 @@ class QualityRow:
     style_distance_db: float  # 0 for the style itself
     content_position: float  # 1 = as correlated as the content itself, 0 = as the style itself
     style_position: float  # 1 = as close as the style itself, 0 = as far as the content itself
+    # The style distance split by statistic (each an RMS over bands, dB): which part of the texture differs.
+    style_level_db: float = 0.0  # mean level per band
+    style_spread_db: float = 0.0  # standard deviation per band (dynamics, e.g. hits against gaps)
+    style_change_db: float = 0.0  # mean |frame-to-frame change| per band (rhythm, attacks)
 
     def as_dict(self) -> dict:
         return {k: _finite_or_none(v) for k, v in asdict(self).items()}
@@ -87,6 +91,11 @@ def style_distance(a_features: np.ndarray, b_features: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a_features - b_features) ** 2)))
 
 
+def style_components(a_features: np.ndarray, b_features: np.ndarray) -> tuple[float, float, float]:
+    """The distance of each statistic alone: (level, spread, change), in dB."""
+    return tuple(style_distance(a, b) for a, b in zip(np.split(a_features, 3), np.split(b_features, 3)))
+
+
 @dataclass
 class QualityReference:
     """Content and style at the reference level, with what every result is measured against."""
@@ -104,17 +113,18 @@ class QualityReference:
         c_feat, s_feat = style_features(c, content_rate), style_features(s, content_rate)
         style_corr = content_correlation(s, c)
         content_dist = style_distance(c_feat, s_feat)
-        ref = cls(content_rate, c, s_feat,
-                  QualityRow("content itself", 1.0, content_dist, 1.0, 0.0),
-                  QualityRow("style itself", style_corr, 0.0, 0.0, 1.0))
-        return ref
+        return cls(content_rate, c, s_feat,
+                   QualityRow("content itself", 1.0, content_dist, 1.0, 0.0, *style_components(c_feat, s_feat)),
+                   QualityRow("style itself", style_corr, 0.0, 0.0, 1.0))
 
     def measure(self, label: str, samples: np.ndarray, sample_rate: int) -> QualityRow:
         x = to_reference(samples, sample_rate, self.sample_rate)
         corr = content_correlation(x, self.content)
-        dist = style_distance(style_features(x, self.sample_rate), self.style_features)
+        feats = style_features(x, self.sample_rate)
+        dist = style_distance(feats, self.style_features)
         return QualityRow(label, corr, dist, _position(corr, self.style_row.content_correlation, 1.0),
-                          _position(dist, self.content_row.style_distance_db, 0.0))
+                          _position(dist, self.content_row.style_distance_db, 0.0),
+                          *style_components(feats, self.style_features))
 
     def rows(self, results: list[tuple[str, np.ndarray, int]]) -> list[QualityRow]:
         return [self.content_row, self.style_row] + [self.measure(*r) for r in results]
@@ -133,5 +143,7 @@ def describe() -> dict:
             "content_correlation": "Pearson correlation of log(1+|STFT|) with the content's, common frames",
             "style_distance_db": "RMS difference of per-band log-mel mean, std and mean |frame-to-frame change| (dB) "
                                  "from the style's",
+            "style_components_db": "style_level_db, style_spread_db, style_change_db: the style distance of each "
+                                   "statistic alone",
             "content_position": "0 = as correlated as the style itself, 1 = as the content itself",
             "style_position": "0 = as far from the style as the content itself, 1 = as close as the style itself"}

@@ -44,3 +44,10 @@ def test_another_sample_rate_and_stereo_are_brought_to_the_content(reference):
     stereo_44k = np.repeat(librosa.resample(content_signal(), orig_sr=SR, target_sr=44100, axis=-1), 2, axis=0)
     row = reference.measure("44.1 kHz stereo content", stereo_44k, 44100)
     assert row.content_correlation > 0.97 and row.style_position < 0.05
+
+
+def test_style_distance_splits_into_its_statistics(reference):
+    row = reference.measure("blend", 0.5 * content_signal() + 0.5 * style_signal(), SR)
+    parts = np.array([row.style_level_db, row.style_spread_db, row.style_change_db])
+    assert np.all(parts > 0)
+    assert row.style_distance_db == pytest.approx(float(np.sqrt(np.mean(parts ** 2))), rel=1e-5)
