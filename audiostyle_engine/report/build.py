@@ -108,12 +108,13 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         if content is None or style is None:
             continue
         ref = quality.QualityReference.build(content.samples, content.sample_rate, style.samples, style.sample_rate)
-        measured = []
-        for s in plan.by_role("styled") + plan.by_role("output") + plan.by_role("branch"):
+        measured, roles = [], ["content", "style"]
+        for s in plan.by_role("styled") + plan.by_role("branch") + plan.by_role("output"):
             audio = _audio_of(result, s.node, s.port)
             if audio is not None and s.node not in (sp.content.node, sp.style.node):
                 measured.append((s.label, audio.samples, audio.sample_rate))
-        quality_tables[sp.node] = [r.as_dict() for r in ref.rows(measured)]
+                roles.append(s.role)
+        quality_tables[sp.node] = [{"role": role, **r.as_dict()} for role, r in zip(roles, ref.rows(measured))]
 
     timings_png = "img/timings.png"
     plot_timings(result.timings, stage / timings_png)
@@ -147,16 +148,16 @@ def _summary_of_history(history: dict) -> dict:
 
 
 def summarise(metrics: dict) -> dict:
-    """The few numbers an index row shows: the first style node's loss and its main result's quality."""
+    """The few numbers an index row shows: the first style node's loss and the quality of its last
+    written output (or, when nothing is written, of the styled signal)."""
     out = {"seconds": metrics["seconds"], "device": metrics["device"]}
     for node_id, opt in metrics["optimisation"].items():
         out.update({"iterations": opt["iterations"], "loss_first": opt["loss_first"], "loss_last": opt["loss_last"]})
         break
     for node_id, rows in metrics["quality"]["tables"].items():
-        results = rows[2:]
-        outputs = [r for r in results if r["label"].startswith("output")] or results
-        if outputs:
-            main = outputs[-1]
+        main = next((r for r in reversed(rows) if r["role"] == "output"), None) or \
+            next((r for r in rows if r["role"] == "styled"), None)
+        if main:
             out.update({"content_correlation": main["content_correlation"], "style_distance_db": main["style_distance_db"],
                         "style_position": main["style_position"], "content_position": main["content_position"]})
         break

@@ -84,7 +84,8 @@ def test_quality_numbers_place_the_output_between_content_and_style(tiny_run):
     content, style = rows["content itself"], rows["style itself"]
     assert content["content_correlation"] == 1.0 and style["style_distance_db"] == 0.0
     assert content["style_distance_db"] > 10  # a chirp and gated noise are far apart
-    output = next(r for label, r in rows.items() if label.startswith("output"))
+    assert [r["role"] for r in rows.values()] == ["content", "style", "styled", "branch", "branch", "output"]
+    output = next(r for r in rows.values() if r["role"] == "output")
     assert style["content_correlation"] < output["content_correlation"] < 1.0
     assert 0.0 < output["style_distance_db"] < content["style_distance_db"]
     assert 0.0 < output["style_position"] < 1.0
