@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..errors import InputFileError
 from . import html, quality
-from .build import _json_safe, quality_note, quality_table
+from .build import _json_safe
+from .page import quality_note, quality_table
 from .folders import staged_dir
 from .media import Clip, cards, unique_key, write_clips
 

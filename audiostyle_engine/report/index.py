@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 from urllib.parse import quote
 
 from . import html
-from .build import METRICS, PAGE
+from .page import METRICS, PAGE
 from .folders import write_text_atomic
 
 STATUSES = ("queued", "running", "done", "failed", "skipped")
