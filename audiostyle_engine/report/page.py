@@ -33,10 +33,11 @@ def quality_note(method: dict) -> str:
 
 def render(m: dict) -> str:
     g = m["graph"]
+    seed = escape(str(m["seed"])) if m["seed"] is not None else "not set (each node's default)"
     parts = [f"<h1>{escape(m['title'])}</h1>",
              f'<p class="meta">{escape(g["description"])}</p>' if g["description"] else "",
              f'<p class="meta">graph <code>{escape(g["file"])}</code> · run {escape(m["created_utc"])} · device '
-             f'<b>{escape(str(m["device"]))}</b> · {m["seconds"]:.1f} s · seed {escape(str(m["seed"]))} · fingerprint '
+             f'<b>{escape(str(m["device"]))}</b> · {m["seconds"]:.1f} s · seed {seed} · fingerprint '
              f'<code>{escape(g["fingerprint"])}</code> · <a href="{METRICS}">metrics.json</a></p>']
     parts += [f'<p class="warn">warning: {escape(w)}</p>' for w in m["warnings"]]
     if m["outputs"]:
