@@ -23,20 +23,28 @@ def parse_sets(items: list[str]) -> dict:
 
 
 def cmd_run(args) -> int:
+    from audiostyle_engine.device import resolve_device
     from audiostyle_engine.progress import JsonProgress, TerminalProgress
-    from audiostyle_engine.run import run_graph
+    from audiostyle_engine.report import run_with_report
+    from audiostyle_engine.run import prepare
 
     hooks = []
     if args.log_json:
         hooks.append(JsonProgress())
-    elif not args.quiet and sys.stderr.isatty():
-        hooks.append(TerminalProgress())
-    result = run_graph(args.graph, parse_sets(args.set), device=args.device, seed=args.seed, hooks=hooks,
-                       provenance=not args.no_provenance)
+    elif not args.quiet:
+        hooks.append(TerminalProgress())  # silent unless stderr is a terminal
+    graph = prepare(args.graph, parse_sets(args.set))
+    reported = run_with_report(graph, None if args.no_report else args.report, use_graph_report=not args.no_report,
+                               device=resolve_device(args.device), seed=args.seed, hooks=hooks,
+                               provenance=not args.no_provenance)
+    result = reported.result
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     summary = {"outputs": [str(p) for p in result.outputs], "seconds": round(result.seconds, 2), "device": result.device,
-               "timings": {k: round(v, 3) for k, v in result.timings.items()}}
+               "timings": {k: round(v, 3) for k, v in result.timings.items()}, "warnings": result.warnings,
+               "report": str(reported.report) if reported.report else None}
+    if reported.metrics:
+        summary["quality"] = reported.metrics["summary"]
     for node_id, rec in result.records.items():
         hist = rec.get("history")
         if hist and hist["loss"]:
@@ -47,7 +55,7 @@ def cmd_run(args) -> int:
         if rec.get("loudness"):  # fx chains measure their input and output
             summary.setdefault("loudness", {})[node_id] = rec["loudness"]
     if args.log_json:
-        print(json.dumps({"event": "run_done", **summary}))
+        print(json.dumps({"event": "run_done", **summary}, default=str))
     elif not args.quiet:
         for path in result.outputs:
             print(f"wrote {path}")
@@ -57,14 +65,22 @@ def cmd_run(args) -> int:
         for node_id, loud in summary.get("loudness", {}).items():
             fmt = lambda m: f"{m['integrated_lufs']} LUFS, {m['true_peak_dbtp']} dBTP"  # noqa: E731
             print(f"{node_id}: {fmt(loud['before'])} → {fmt(loud['after'])}")
+        if reported.report:
+            q = reported.metrics["summary"]
+            if q.get("style_position") is not None:
+                print(f"output: content correlation {q['content_correlation']:.3f}, style distance "
+                      f"{q['style_distance_db']:.2f} dB (style position {q['style_position']:.2f}: 0 = content, 1 = style)")
+            print(f"report {reported.report}")
         print(f"done in {result.seconds:.1f} s on {result.device}")
     return 0
 
 
 def cmd_validate(args) -> int:
+    from audiostyle_engine.report import report_dir_of
     from audiostyle_engine.run import prepare
 
     graph = prepare(args.graph, parse_sets(args.set))
+    report_dir_of(graph)  # a malformed report: setting is an error before any run
     print(f"{args.graph}: ok ({len(graph.order)} nodes: {' → '.join(graph.order)})")
     return 0
 
@@ -86,6 +102,42 @@ def cmd_nodes(args) -> int:
                               "; run 'audiostyle nodes' for the list"))
     print(describe_node(cls))
     return 0
+
+
+# --- compare: several results of one content and style side by side ---------------------------------------
+
+def cmd_compare(args) -> int:
+    from audiostyle_engine.report.compare import compare_files, format_table
+
+    labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
+    if labels and len(labels) != len(args.results):
+        raise AudiostyleError(f"--labels names {len(labels)} results but {len(args.results)} files were given; "
+                              "give one label per file, comma-separated")
+    comparison = compare_files(args.results, args.content, args.style, args.report, labels)
+    if args.json:
+        print(json.dumps({"rows": [r.as_dict() for r in comparison.rows],
+                          "page": str(comparison.page) if comparison.page else None}))
+        return 0
+    print(format_table(comparison.rows))
+    if comparison.page:
+        print(f"page {comparison.page}")
+    else:
+        print("(add --report DIR for a page with players and spectrograms)")
+    return 0
+
+
+def add_compare_parser(sub) -> None:
+    p = sub.add_parser("compare", help="compare several results of one content and style",
+                       description="Measure each result against the content and the style (content correlation, "
+                                   "log-mel style distance at equal loudness) beside the trivial results "
+                                   "'content itself' and 'style itself'; with --report, a page to listen and look.")
+    p.add_argument("results", nargs="+", metavar="RESULT", help="audio files to compare, e.g. one per alpha")
+    p.add_argument("--content", required=True, help="the content file the results were made from")
+    p.add_argument("--style", required=True, help="the style file the results were made from")
+    p.add_argument("--labels", help="comma-separated names for the results (default: file names)")
+    p.add_argument("--report", metavar="DIR", help="write compare.html with players and spectrograms to DIR")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.set_defaults(func=cmd_compare)
 
 
 def describe_node(cls) -> str:
@@ -225,12 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--log-json", action="store_true", help="print progress as JSON lines on stdout")
     p.add_argument("--no-provenance", action="store_true", help="write no NAME.provenance.json beside the outputs")
+    reports = p.add_mutually_exclusive_group()
+    reports.add_argument("--report", metavar="DIR", default=None,
+                         help="write an HTML report (plots, spectrograms, players, quality numbers, metrics.json) "
+                              "to DIR; overrides the graph's report: setting")
+    reports.add_argument("--no-report", action="store_true", help="write no report, even if the graph asks for one")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a graph without running it",
                        description="Check a graph completely without touching audio; every problem is listed as file:line:col.")
     graph_args(p)
     p.set_defaults(func=cmd_validate)
+
+    add_compare_parser(sub)
 
     p = sub.add_parser("nodes", help="list node types, or show one", description="List node types, or show one's ports and params.")
     p.add_argument("name", nargs="?", help="node type to describe")
@@ -250,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     except AudiostyleError as exc:
         if args.debug:
             traceback.print_exc()
+        if getattr(args, "log_json", False):
+            print(json.dumps({"event": "run_failed", "error": str(exc), "exit_code": exc.exit_code}), flush=True)
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

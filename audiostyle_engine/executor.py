@@ -29,6 +29,14 @@ class ProgressEvent:
     message: str = ""
     finished: bool = False
     elapsed: float = 0.0  # seconds since this node started
+    values: dict = field(default_factory=dict)  # numbers a node reports with its progress, e.g. loss
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left in this node at its average rate so far, when that can be known."""
+        if self.done is None or not self.total or self.done <= 0 or self.finished:
+            return None
+        return self.elapsed * max(0.0, self.total - self.done) / self.done
 
 
 ProgressHook = Callable[[ProgressEvent], None]
@@ -82,8 +90,9 @@ class NodeContext:
     cache_dir: Path | None
     _run: "RunState"
 
-    def progress(self, done: float | None = None, total: float | None = None, message: str = "") -> None:
-        self._run.emit(self, done, total, message)
+    def progress(self, done: float | None = None, total: float | None = None, message: str = "", **values) -> None:
+        """Report work done; ``values`` are numbers for machine-readable progress (e.g. loss=1.5)."""
+        self._run.emit(self, done, total, message, values=values)
 
     def record(self, key: str, value: Any) -> None:
         """Keep a result beside the outputs (loss history, metrics) for reports and callers."""
@@ -106,12 +115,13 @@ class RunState:
     warnings: list[str] = field(default_factory=list)
     node_started: dict[str, float] = field(default_factory=dict)
 
-    def emit(self, ctx: NodeContext, done, total, message, finished=False):
+    def emit(self, ctx: NodeContext, done, total, message, finished=False, values=None):
         if not self.hooks:
             return
         event = ProgressEvent(ctx.node_id, ctx.node_type, self.graph.order.index(ctx.node_id) + 1,
                               len(self.graph.order), done, total, message, finished,
-                              time.perf_counter() - self.node_started.get(ctx.node_id, time.perf_counter()))
+                              time.perf_counter() - self.node_started.get(ctx.node_id, time.perf_counter()),
+                              dict(values or {}))
         for hook in self.hooks:
             hook(event)
 

@@ -38,3 +38,11 @@ TAIL_MAX_SECONDS = 30.0  # cap for automatic tails (a feedback loop that never d
 PLUGIN_LOAD_TIME_LIMIT = 300.0  # seconds a plugin may take to load and describe itself
 PLUGIN_RENDER_TIME_LIMIT = 600.0  # seconds a plugin chain may take for one file
 PLUGIN_WORKER_MAX_JOBS = 32  # a plugin worker process is replaced after this many jobs, bounding leaks
+
+# Report quality measures (not the paper's; chosen so that they are independent of the optimiser).
+QUALITY_REFERENCE_RMS_DBFS = -20.0  # every signal is scaled to this RMS first: a quieter output is not "closer"
+QUALITY_N_FFT = 2048  # log-spectrogram for the content correlation, as the paper's analysis
+QUALITY_HOP_LENGTH = 512
+QUALITY_N_MELS = 64  # log-mel frame statistics for the style distance: a feature space the optimiser never saw
+QUALITY_FLOOR_DB = -100.0  # log-mel floor, so near-silent bands do not dominate the statistics
+REPORT_SPECTROGRAM_RANGE_DB = 90.0  # spectrogram images share one colour scale spanning this range

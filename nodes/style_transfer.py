@@ -67,7 +67,7 @@ class StyleTransfer(Node):
             label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 
             def progress(i, n, loss, label=label):
-                ctx.progress(i, n, f"{label}loss {loss:.4g}")
+                ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
 
             out[ch], history = transfer(np.ascontiguousarray(content.magnitude[ch]), np.ascontiguousarray(style_ch), cfg,
                                         device=ctx.device, seed=seed, progress=progress)

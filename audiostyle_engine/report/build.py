@@ -1,0 +1,180 @@
+"""One report per run: plots, spectrograms, players, quality numbers, params, timings, metrics.json."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..executor import ProgressHook, RunResult, execute
+from ..graph import Graph
+from ..payloads import Audio
+from . import quality
+from .folders import ReportError, check_report_dir, staged_dir
+from .media import Clip, write_clips
+from .page import METRICS, PAGE, render
+from .plan import ReportPlan, plan_report
+from .plots import plot_correlation, plot_losses, plot_timings
+
+FORMAT = 1  # metrics.json layout version
+
+
+@dataclass
+class ReportedRun:
+    result: RunResult
+    report: Path | None  # the report page, when one was written
+    metrics: dict | None
+
+
+def report_dir_of(graph: Graph) -> Path | None:
+    """The graph's own ``report:`` setting: a folder path, or a mapping with ``dir:``; false/null for none."""
+    value = graph.report
+    if value in (None, False):
+        return None
+    if isinstance(value, dict):
+        value = value.get("dir")
+    if isinstance(value, str) and value:
+        return Path(value)
+    raise ReportError(f"{graph.file}: 'report:' must be a folder path (e.g. report: out/report) or "
+                      f"{{dir: out/report}}, got {graph.report!r}")
+
+
+def run_with_report(graph: Graph, report_dir: str | os.PathLike | None = None, *, use_graph_report: bool = True,
+                    device: str = "cpu", seed: int | None = None, hooks: list[ProgressHook] | None = None,
+                    keep: set[str] | None = None, cache_dir: Path | None = None, title: str | None = None,
+                    provenance: bool = True) -> ReportedRun:
+    """Run a validated graph and, when ``report_dir`` (or, with ``use_graph_report``, the graph's ``report:``)
+    is set, write a report there. ``device`` is a resolved device (see device.resolve_device).
+
+    The report folder is checked before the run so a long run does not end in a refused report."""
+    folder = Path(report_dir) if report_dir is not None else (report_dir_of(graph) if use_graph_report else None)
+    plan = plan_report(graph) if folder else None
+    if folder:
+        check_report_dir(folder)
+    result = execute(graph, device=device, seed=seed, hooks=hooks, cache_dir=cache_dir,
+                     keep=(keep or set()) | (plan.keep if plan else set()), provenance=provenance)
+    if not folder:
+        return ReportedRun(result, None, None)
+    page, metrics = build_report(folder, graph, result, plan, seed=seed, title=title)
+    return ReportedRun(result, page, metrics)
+
+
+def build_report(folder: str | os.PathLike, graph: Graph, result: RunResult, plan: ReportPlan | None = None, *,
+                 seed: int | None = None, title: str | None = None) -> tuple[Path, dict]:
+    """Write ``folder``/report.html and metrics.json (with audio/ and img/ beside them); return (page, metrics).
+
+    ``result`` must hold the values of ``plan.keep`` (run with ``keep=plan.keep``)."""
+    plan = plan or plan_report(graph)
+    folder = Path(folder)
+    with staged_dir(folder) as stage:
+        metrics = _build(stage, graph, result, plan, seed, title)
+    return folder / PAGE, metrics
+
+
+def _audio_of(result: RunResult, node: str, port: str) -> Audio | None:
+    value = result.values.get(node, {}).get(port)
+    return value if isinstance(value, Audio) else None
+
+
+def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed, title) -> dict:
+    (stage / "img").mkdir()
+    clips = []
+    for s in plan.signals:
+        audio = _audio_of(result, s.node, s.port)
+        if audio is not None:
+            clips.append(Clip(s.key, s.role, s.label, audio.samples, audio.sample_rate))
+    audio_entries = write_clips(stage, clips)
+
+    optimisation = {}
+    for node_id, records in result.records.items():
+        history = records.get("history")
+        if not history or not history.get("iteration"):
+            continue
+        loss_png, corr_png = f"img/loss_{node_id}.png", f"img/correlation_{node_id}.png"
+        drawn = plot_losses(history, stage / loss_png, f"loss per iteration — {node_id}")
+        drawn.update(plot_correlation(history, stage / corr_png, f"correlation with content — {node_id}"))
+        optimisation[node_id] = {"history": history, "plots": {"loss": loss_png, "correlation": corr_png},
+                                 "plotted": drawn, **_summary_of_history(history)}
+
+    quality_tables = {}
+    for sp in plan.style_nodes:
+        content = _audio_of(result, sp.content.node, sp.content.port) if sp.content else None
+        style = _audio_of(result, sp.style.node, sp.style.port) if sp.style else None
+        if content is None or style is None:
+            continue
+        ref = quality.QualityReference.build(content.samples, content.sample_rate, style.samples, style.sample_rate)
+        measured, roles = [], ["content", "style"]
+        for s in plan.by_role("styled") + plan.by_role("branch") + plan.by_role("output"):
+            audio = _audio_of(result, s.node, s.port)
+            if audio is not None and s.node not in (sp.content.node, sp.style.node):
+                measured.append((s.label, audio.samples, audio.sample_rate))
+                roles.append(s.role)
+        quality_tables[sp.node] = [{"role": role, **r.as_dict()} for role, r in zip(roles, ref.rows(measured))]
+
+    timings_png = "img/timings.png"
+    plot_timings(result.timings, stage / timings_png)
+
+    records = {nid: {k: v for k, v in rec.items() if _is_scalar(v)} for nid, rec in result.records.items()}
+    metrics = {
+        "audiostyle_report": FORMAT,
+        "title": title or f"audiostyle report — {Path(graph.file).name}",
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "graph": {"file": str(graph.file), "description": graph.description, "fingerprint": graph.fingerprint,
+                  "variables": graph.variables, "order": graph.order,
+                  "nodes": {nid: {"type": d.type, "params": d.params,
+                                  "inputs": {port: ".".join(p for p in src if p) for port, src in d.inputs.items()}}
+                            for nid, d in graph.nodes.items()}},
+        "device": result.device, "seed": seed, "seconds": result.seconds,
+        "timings": result.timings, "timings_plot": timings_png,
+        "outputs": [str(p) for p in result.outputs], "warnings": result.warnings,
+        "audio": audio_entries, "optimisation": optimisation, "records": records,
+        "quality": {"method": quality.describe(), "tables": quality_tables},
+    }
+    metrics["summary"] = summarise(metrics)
+    (stage / METRICS).write_text(json.dumps(_json_safe(metrics), indent=1, default=str), encoding="utf-8")
+    (stage / PAGE).write_text(render(metrics), encoding="utf-8")
+    return metrics
+
+
+def _summary_of_history(history: dict) -> dict:
+    return {"iterations": history["iteration"][-1], "evaluations": history.get("evaluations"),
+            "loss_first": history["loss"][0], "loss_last": history["loss"][-1],
+            "optimiser_content_correlation": history["content_correlation"][-1]}
+
+
+def summarise(metrics: dict) -> dict:
+    """The few numbers an index row shows: the first style node's loss and the quality of its last
+    written output (or, when nothing is written, of the styled signal)."""
+    out = {"seconds": metrics["seconds"], "device": metrics["device"]}
+    for node_id, opt in metrics["optimisation"].items():
+        out.update({"iterations": opt["iterations"], "loss_first": opt["loss_first"], "loss_last": opt["loss_last"]})
+        break
+    for node_id, rows in metrics["quality"]["tables"].items():
+        main = next((r for r in reversed(rows) if r["role"] == "output"), None) or \
+            next((r for r in rows if r["role"] == "styled"), None)
+        if main:
+            out.update({"content_correlation": main["content_correlation"], "style_distance_db": main["style_distance_db"],
+                        "style_position": main["style_position"], "content_position": main["content_position"]})
+        break
+    return out
+
+
+def _is_scalar(v) -> bool:
+    return isinstance(v, (int, float, str, bool)) or v is None
+
+
+def _json_safe(value):
+    """NaN and infinities are not JSON; they become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (np.floating, np.integer)):
+        return _json_safe(value.item())
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,90 @@
+"""Several results of one content and style side by side (e.g. an alpha sweep): one table of quality
+numbers, one page with players and spectrograms, the way the paper lays out its comparisons."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from ..errors import InputFileError
+from . import html, quality
+from .build import _json_safe
+from .page import quality_note, quality_table
+from .folders import staged_dir
+from .media import Clip, cards, unique_key, write_clips
+
+COMPARE_PAGE = "compare.html"
+COMPARE_JSON = "compare.json"
+
+
+@dataclass
+class Comparison:
+    rows: list[quality.QualityRow]  # content itself, style itself, then each result in the given order
+    page: Path | None
+
+
+def _read(path: str):
+    from nodes.load import read_audio  # the same decoder and error messages as the load node
+
+    if not os.path.exists(path):
+        raise InputFileError(f"'{path}' not found; check the path")
+    if os.path.isdir(path):
+        raise InputFileError(f"'{path}' is a folder; expected an audio file")
+    return read_audio(str(path))
+
+
+def compare_files(results: list[str], content: str, style: str, report_dir: str | os.PathLike | None = None,
+                  labels: list[str] | None = None) -> Comparison:
+    """Measure every result against ``content`` and ``style``; with ``report_dir``, also write a page there."""
+    labels = labels or [Path(p).name for p in results]
+    content_samples, content_rate = _read(content)
+    style_samples, style_rate = _read(style)
+    ref = quality.QualityReference.build(content_samples, content_rate, style_samples, style_rate)
+    decoded = [(label, *_read(p)) for label, p in zip(labels, results)]
+    rows = ref.rows(decoded)
+    if report_dir is None:
+        return Comparison(rows, None)
+
+    with staged_dir(report_dir) as stage:
+        taken: set[str] = set()
+        clips = []
+        named = [("content", f"content {Path(content).name}", content, content_samples, content_rate),
+                 ("style", f"style {Path(style).name}", style, style_samples, style_rate)]
+        named += [("result", label, path, s, r) for (label, s, r), path in zip(decoded, results)]
+        for role, label, path, samples, rate in named:
+            key = unique_key(f"{role}_{Path(path).stem}", taken)
+            taken.add(key)
+            clips.append(Clip(key, role, label, samples, rate))
+        entries = write_clips(stage, clips)
+        data = {"audiostyle_compare": 1, "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "content": str(content), "style": str(style), "results": [str(p) for p in results],
+                "quality": {"method": quality.describe(), "rows": [r.as_dict() for r in rows]}, "audio": entries}
+        (stage / COMPARE_JSON).write_text(json.dumps(_json_safe(data), indent=1), encoding="utf-8")
+        title = f"audiostyle compare — {len(results)} results"
+        body = (f"<h1>{escape(title)}</h1><p class=\"meta\">content <code>{escape(str(content))}</code> · style "
+                f"<code>{escape(str(style))}</code> · {escape(data['created_utc'])} · "
+                f"<a href=\"{COMPARE_JSON}\">{COMPARE_JSON}</a></p>"
+                "<h2>Quality</h2>" + quality_table(data["quality"]["rows"]) + quality_note(data["quality"]["method"])
+                + "<h2>Listen</h2>" + cards(entries))
+        (stage / COMPARE_PAGE).write_text(html.page(title, body), encoding="utf-8")
+    return Comparison(rows, Path(report_dir) / COMPARE_PAGE)
+
+
+def format_table(rows: list[quality.QualityRow]) -> str:
+    """A plain-text table for the terminal."""
+    width = max(len("result"), *(len(r.label) for r in rows))
+    head = f"{'result':<{width}}  {'content corr':>12}  {'style dist dB':>13}  {'content pos':>11}  {'style pos':>9}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r.label:<{width}}  {_fmt(r.content_correlation, 12)}  {_fmt(r.style_distance_db, 13, 2)}  "
+                     f"{_fmt(r.content_position, 11)}  {_fmt(r.style_position, 9)}")
+    return "\n".join(lines)
+
+
+def _fmt(value: float, width: int, digits: int = 3) -> str:
+    import math
+
+    return f"{'–':>{width}}" if value is None or not math.isfinite(value) else f"{value:>{width}.{digits}f}"

@@ -1,0 +1,149 @@
+"""Objective quality numbers, so results can be compared without listening.
+
+- content correlation: Pearson correlation of log(1 + |STFT|) of a result and of the content
+  (the paper's Fig. 3 measure, here on the final audio rather than inside the optimiser);
+- style distance: how far a result's log-mel frame statistics (per-band mean, spread and
+  frame-to-frame change, in dB) are from the style's. The optimiser never sees mel bands, so
+  this does not simply repeat its own loss.
+
+Every signal is first mixed to mono, brought to the content's sample rate and scaled to one RMS,
+so that a quieter output does not read as closer. The trivial outputs "content itself" and
+"style itself" bound both numbers, and each result gets a position between them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .. import settings
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    label: str
+    content_correlation: float  # 1 for the content itself
+    style_distance_db: float  # 0 for the style itself
+    content_position: float  # 1 = as correlated as the content itself, 0 = as the style itself
+    style_position: float  # 1 = as close as the style itself, 0 = as far as the content itself
+    # The style distance split by statistic (each an RMS over bands, dB): which part of the texture differs.
+    style_level_db: float = 0.0  # mean level per band
+    style_spread_db: float = 0.0  # standard deviation per band (dynamics, e.g. hits against gaps)
+    style_change_db: float = 0.0  # mean |frame-to-frame change| per band (rhythm, attacks)
+
+    def as_dict(self) -> dict:
+        return {k: _finite_or_none(v) for k, v in asdict(self).items()}
+
+
+def _finite_or_none(v):
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def to_reference(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+    """[channels, frames] → mono float64 at ``target_rate`` and the reference RMS (silence stays silent)."""
+    x = np.asarray(samples, dtype=np.float64)
+    x = x.mean(axis=0) if x.ndim == 2 else x
+    if sample_rate != target_rate:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        g = gcd(int(sample_rate), int(target_rate))
+        x = resample_poly(x, target_rate // g, sample_rate // g)
+    rms = float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
+    if rms < 1e-9:
+        return x
+    return x * (10 ** (settings.QUALITY_REFERENCE_RMS_DBFS / 20) / rms)
+
+
+def log_spectrogram(x: np.ndarray) -> np.ndarray:
+    import librosa
+
+    return np.log1p(np.abs(librosa.stft(x.astype(np.float32), n_fft=settings.QUALITY_N_FFT,
+                                        hop_length=settings.QUALITY_HOP_LENGTH)))
+
+
+def content_correlation(result: np.ndarray, content: np.ndarray) -> float:
+    """Correlation of two reference signals' log-spectrograms over their common frames."""
+    a, b = log_spectrogram(result), log_spectrogram(content)
+    frames = min(a.shape[1], b.shape[1])
+    a = a[:, :frames].ravel() - a[:, :frames].mean()
+    b = b[:, :frames].ravel() - b[:, :frames].mean()
+    denom = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / denom) if denom > 0 else float("nan")
+
+
+def style_features(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per mel band: mean, standard deviation and mean absolute frame-to-frame change of the log-mel level."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(y=x.astype(np.float32), sr=sample_rate, n_fft=settings.QUALITY_N_FFT,
+                                         hop_length=settings.QUALITY_HOP_LENGTH, n_mels=settings.QUALITY_N_MELS)
+    db = np.maximum(10 * np.log10(np.maximum(mel, 1e-30)), settings.QUALITY_FLOOR_DB)
+    change = np.abs(np.diff(db, axis=1)).mean(axis=1) if db.shape[1] > 1 else np.zeros(db.shape[0])
+    return np.concatenate([db.mean(axis=1), db.std(axis=1), change])
+
+
+def style_distance(a_features: np.ndarray, b_features: np.ndarray) -> float:
+    """RMS difference of two feature vectors, in dB."""
+    return float(np.sqrt(np.mean((a_features - b_features) ** 2)))
+
+
+def style_components(a_features: np.ndarray, b_features: np.ndarray) -> tuple[float, float, float]:
+    """The distance of each statistic alone: (level, spread, change), in dB."""
+    return tuple(style_distance(a, b) for a, b in zip(np.split(a_features, 3), np.split(b_features, 3)))
+
+
+@dataclass
+class QualityReference:
+    """Content and style at the reference level, with what every result is measured against."""
+
+    sample_rate: int
+    content: np.ndarray
+    style_features: np.ndarray
+    content_row: QualityRow
+    style_row: QualityRow
+
+    @classmethod
+    def build(cls, content: np.ndarray, content_rate: int, style: np.ndarray, style_rate: int) -> "QualityReference":
+        c = to_reference(content, content_rate, content_rate)
+        s = to_reference(style, style_rate, content_rate)
+        c_feat, s_feat = style_features(c, content_rate), style_features(s, content_rate)
+        style_corr = content_correlation(s, c)
+        content_dist = style_distance(c_feat, s_feat)
+        return cls(content_rate, c, s_feat,
+                   QualityRow("content itself", 1.0, content_dist, 1.0, 0.0, *style_components(c_feat, s_feat)),
+                   QualityRow("style itself", style_corr, 0.0, 0.0, 1.0))
+
+    def measure(self, label: str, samples: np.ndarray, sample_rate: int) -> QualityRow:
+        x = to_reference(samples, sample_rate, self.sample_rate)
+        corr = content_correlation(x, self.content)
+        feats = style_features(x, self.sample_rate)
+        dist = style_distance(feats, self.style_features)
+        return QualityRow(label, corr, dist, _position(corr, self.style_row.content_correlation, 1.0),
+                          _position(dist, self.content_row.style_distance_db, 0.0),
+                          *style_components(feats, self.style_features))
+
+    def rows(self, results: list[tuple[str, np.ndarray, int]]) -> list[QualityRow]:
+        return [self.content_row, self.style_row] + [self.measure(*r) for r in results]
+
+
+def _position(value: float, at_zero: float, at_one: float) -> float:
+    span = at_one - at_zero
+    # + 0.0 turns -0.0 into 0.0, which would print as "-0.000" for the content itself.
+    return float((value - at_zero) / span) + 0.0 if abs(span) > 1e-12 else float("nan")
+
+
+def describe() -> dict:
+    """The settings behind the numbers, stored beside them in metrics JSON."""
+    return {"reference_rms_dbfs": settings.QUALITY_REFERENCE_RMS_DBFS, "n_fft": settings.QUALITY_N_FFT,
+            "hop_length": settings.QUALITY_HOP_LENGTH, "n_mels": settings.QUALITY_N_MELS,
+            "content_correlation": "Pearson correlation of log(1+|STFT|) with the content's, common frames",
+            "style_distance_db": "RMS difference of per-band log-mel mean, std and mean |frame-to-frame change| (dB) "
+                                 "from the style's",
+            "style_components_db": "style_level_db, style_spread_db, style_change_db: the style distance of each "
+                                   "statistic alone",
+            "content_position": "0 = as correlated as the style itself, 1 = as the content itself",
+            "style_position": "0 = as far from the style as the content itself, 1 = as close as the style itself"}

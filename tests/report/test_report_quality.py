@@ -1,0 +1,53 @@
+"""Quality numbers: equal loudness first, the trivial outputs at the ends of each scale."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _tiny import SR, content_signal, style_signal
+
+from audiostyle_engine.report.quality import QualityReference
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return QualityReference.build(content_signal(), SR, style_signal(), SR)
+
+
+def test_trivial_outputs_sit_at_the_ends(reference):
+    content_row = reference.measure("content again", content_signal(), SR)
+    style_row = reference.measure("style again", style_signal(), SR)
+    assert content_row.content_correlation == pytest.approx(1.0, abs=1e-6)
+    assert content_row.style_position == pytest.approx(0.0, abs=1e-6)
+    assert style_row.style_distance_db == pytest.approx(0.0, abs=1e-6)
+    assert style_row.content_position == pytest.approx(0.0, abs=1e-6)
+    assert reference.content_row.style_distance_db > 10
+
+
+def test_a_quieter_copy_is_not_closer(reference):
+    loud = reference.measure("mix", 0.5 * content_signal() + 0.5 * style_signal(), SR)
+    quiet = reference.measure("mix -30 dB", 0.0316 * (0.5 * content_signal() + 0.5 * style_signal()), SR)
+    assert quiet.content_correlation == pytest.approx(loud.content_correlation, abs=1e-4)
+    assert quiet.style_distance_db == pytest.approx(loud.style_distance_db, abs=1e-3)
+
+
+def test_more_style_in_a_blend_moves_it_towards_the_style(reference):
+    positions = [reference.measure(f"{w}", (1 - w) * content_signal() + w * style_signal(), SR) for w in (0.2, 0.5, 0.8)]
+    style_positions = [r.style_position for r in positions]
+    content_positions = [r.content_position for r in positions]
+    assert style_positions == sorted(style_positions) and 0 < style_positions[0] and style_positions[-1] < 1
+    assert content_positions == sorted(content_positions, reverse=True)
+
+
+def test_another_sample_rate_and_stereo_are_brought_to_the_content(reference):
+    import librosa
+
+    stereo_44k = np.repeat(librosa.resample(content_signal(), orig_sr=SR, target_sr=44100, axis=-1), 2, axis=0)
+    row = reference.measure("44.1 kHz stereo content", stereo_44k, 44100)
+    assert row.content_correlation > 0.97 and row.style_position < 0.05
+
+
+def test_style_distance_splits_into_its_statistics(reference):
+    row = reference.measure("blend", 0.5 * content_signal() + 0.5 * style_signal(), SR)
+    parts = np.array([row.style_level_db, row.style_spread_db, row.style_change_db])
+    assert np.all(parts > 0)
+    assert row.style_distance_db == pytest.approx(float(np.sqrt(np.mean(parts ** 2))), rel=1e-5)
