@@ -220,6 +220,7 @@ class FileResult:
     audio_seconds: float | None = None
     outputs: list[str] = field(default_factory=list)
     error: str | None = None
+    earlier: bool = False  # the outcome of an earlier run, kept because input and graph are unchanged
 
 
 class Coordinator:
@@ -248,10 +249,13 @@ class Coordinator:
         self.lock.release()
 
     # -- deciding ---------------------------------------------------------------------------------
+    def is_active(self, rel: str) -> bool:
+        return any(r == rel for r, _ in self.backlog) or any(r == rel for r, _, _ in self.in_flight.values())
+
     def offer(self, path: Path) -> FileResult | None:
         """Queue ``path`` unless its current content was already processed by this graph."""
         rel = self.plan.rel(path)
-        if any(r == rel for r, _ in self.backlog) or any(r == rel for r, _, _ in self.in_flight.values()):
+        if self.is_active(rel):
             return None  # already queued; a later change is seen again once this one finishes
         try:
             rel.encode("utf-8")
@@ -263,7 +267,9 @@ class Coordinator:
             return self._fail_now(rel, "", f"cannot read {path}: {exc.strerror}")
         if not self.journal.needs_run(rel, content_hash, self.plan.graph_hash, self.retry_failed):
             row = self.journal.get(rel)
-            result = FileResult(rel, "skipped", 0.0, row.audio_seconds, row.outputs, row.error)
+            # A file that failed before and is unchanged still counts as failed: the folder is not done.
+            result = FileResult(rel, "skipped" if row.status == DONE else FAILED, 0.0, row.audio_seconds, row.outputs,
+                                row.error, earlier=True)
             self.results.append(result)
             if self.display:
                 self.display.file_skipped(result, row.status)
@@ -367,10 +373,10 @@ def run_batch(plan: Plan, files: list[Path], executor, display=None, retry_faile
 
 
 def summarize(results: list[FileResult], seconds: float) -> dict:
-    processed = [r for r in results if r.status != "skipped"]
-    done = [r for r in processed if r.status == DONE]
+    done = [r for r in results if r.status == DONE]
     audio = sum(r.audio_seconds or 0.0 for r in done)
     return {"files": len(results), "done": len(done), "failed": sum(r.status == FAILED for r in results),
+            "failed_earlier": sum(r.status == FAILED and r.earlier for r in results),
             "skipped": sum(r.status == "skipped" for r in results), "seconds": seconds,
             "files_per_minute": 60.0 * len(done) / seconds if seconds > 0 else 0.0,
             "audio_seconds": audio, "realtime": audio / seconds if seconds > 0 else 0.0}

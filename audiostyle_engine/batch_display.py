@@ -102,11 +102,14 @@ def _clip(text: str, width: int = 140) -> str:
 
 def summary_table(results, summary: dict) -> str:
     rows = [[r.status, r.rel, f"{r.seconds:.1f}", ", ".join(r.outputs) if r.status != "failed" else _clip(r.error or "")]
-            for r in results if r.status != "skipped"]
+            for r in results if not r.earlier]
     parts = []
     if rows:
         parts.append(format_table(rows, ["status", "input", "seconds", "output / reason"]))
-    line = (f"{summary['files']} file(s): {summary['done']} done, {summary['failed']} failed, "
+    failed = f"{summary['failed']} failed"
+    if summary["failed_earlier"]:
+        failed += f" ({summary['failed_earlier']} unchanged since an earlier run; --retry-failed retries them)"
+    line = (f"{summary['files']} file(s): {summary['done']} done, {failed}, "
             f"{summary['skipped']} skipped (already done) in {format_seconds(summary['seconds'])}")
     if summary["done"]:
         line += f" — {summary['files_per_minute']:.1f} files/min, {summary['realtime']:.1f}× realtime"

@@ -27,3 +27,8 @@ CONTENT_SECONDS = 10.0  # paper §4: 10 s output
 STYLE_SECONDS = 20.0  # paper §4: 20 s inputs
 MIN_STYLE_TRANSFER_SECONDS = 0.5  # shorter clips give too few frames for meaningful statistics
 SILENCE_DBFS = -80.0  # below this peak level a clip is treated as silent
+
+# Watch mode (not from the paper): a file is processed once its size and mtime stayed the same this
+# long — long enough for copies over a network share to pause between chunks, short enough to feel live.
+WATCH_SETTLE_SECONDS = 2.0
+WATCH_POLL_SECONDS = 0.25  # how often pending files are re-checked and finished jobs collected
