@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import AudiostyleError
-from .jobs import JobOutcome, JobSpec, check_confined, one_line
+from .jobs import JobOutcome, JobSpec, check_confined, graph_needs_exclusive_device, one_line
 from .journal import DONE, FAILED, Journal, file_hash
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".mp3", ".ogg")
@@ -103,6 +103,7 @@ class Plan:
     device: str = "auto"
     seed: int | None = None
     graph_hash: str = ""
+    exclusive_device: bool = False
 
     @classmethod
     def create(cls, graph_path, in_dir, out_dir, bind="content", sets=None, fmt=None, device="auto", seed=None):
@@ -141,6 +142,7 @@ class Plan:
                                       (" (pick the input variable with --bind NAME)" if name == bind else ""))
         graph = prepare(graph_path, probe_vars, check_files=False)
         check_confined(graph, str(out_dir))
+        plan.exclusive_device = graph_needs_exclusive_device(graph)
         # The graph's other input files (a style clip, an impulse response) are part of what it computes.
         side_inputs = {}
         for node_id, param, value in graph.params_of_type("path"):
@@ -171,7 +173,7 @@ class Plan:
         out = self.output_for(rel)
         variables = {**self.sets, self.bind: str(self.in_dir / rel), "out": str(out)}
         return JobSpec(rel, str(self.in_dir / rel), str(out), str(self.graph_path), variables, str(self.out_dir),
-                       self.device, self.seed)
+                       self.device, self.seed, self.exclusive_device)
 
 
 class OutputFolderLock:

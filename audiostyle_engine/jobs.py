@@ -31,6 +31,8 @@ class JobSpec:
     out_dir: str
     device: str = "auto"
     seed: int | None = None
+    exclusive_device: bool = False  # the graph has a node that fills a GPU (style transfer)
+    lock_gpu: bool = True  # False where a scheduler (Ray) already hands out whole GPUs
 
 
 @dataclass
@@ -128,7 +130,7 @@ def run_job(spec: JobSpec, report=None) -> JobOutcome:
         graph = prepare(spec.graph_path, spec.variables)
         check_confined(graph, spec.out_dir)
         device = resolve_device(spec.device)
-        if device.startswith("cuda") and graph_needs_exclusive_device(graph):
+        if device.startswith("cuda") and spec.lock_gpu and graph_needs_exclusive_device(graph):
             with gpu_slot(device) as device:
                 result = execute(graph, device=device, seed=spec.seed, hooks=hooks)
         else:
