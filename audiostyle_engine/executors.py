@@ -34,6 +34,15 @@ class InlineExecutor:
         pass
 
 
+def _ready(linger: float) -> None:
+    import time
+
+    from .registry import default_registry
+
+    default_registry()  # imports every node module (numpy, pedalboard)
+    time.sleep(linger)  # so each warm-up call lands on a different worker
+
+
 def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
@@ -54,6 +63,11 @@ class ProcessExecutor:
 
     def submit(self, spec: JobSpec) -> Future:
         return self._pool.submit(run_job, spec)
+
+    def warm_up(self) -> None:
+        """Start every worker and import the node code there, before the first file arrives."""
+        for future in [self._pool.submit(_ready, 0.3) for _ in range(self.capacity)]:
+            future.result()
 
     def progress_events(self) -> list:
         events = []

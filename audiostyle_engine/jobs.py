@@ -71,6 +71,10 @@ def check_confined(graph, out_dir: str) -> None:
                                     f"folder {out_dir}; use ${{out}} or a path relative to it")
 
 
+def graph_uses_device(graph) -> bool:
+    return any(graph.spec_of(n).uses_device or graph.spec_of(n).exclusive_device for n in graph.order)
+
+
 def graph_needs_exclusive_device(graph) -> bool:
     return any(graph.spec_of(n).exclusive_device for n in graph.order)
 
@@ -116,6 +120,19 @@ def audio_duration(path: str) -> float | None:
         return None
 
 
+_REGISTRY = None
+
+
+def _registry():
+    """The node registry, built once per process (entry-point discovery costs ~10 ms a call)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from .registry import default_registry
+
+        _REGISTRY = default_registry()
+    return _REGISTRY
+
+
 def run_job(spec: JobSpec, report=None) -> JobOutcome:
     """Process one input. Every failure the user can cause comes back as a one-line reason."""
     from .device import resolve_device
@@ -127,9 +144,9 @@ def run_job(spec: JobSpec, report=None) -> JobOutcome:
     try:
         if _threads and "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(_threads)
-        graph = prepare(spec.graph_path, spec.variables)
+        graph = prepare(spec.graph_path, spec.variables, registry=_registry())
         check_confined(graph, spec.out_dir)
-        device = resolve_device(spec.device)
+        device = resolve_device(spec.device) if graph_uses_device(graph) else "cpu"
         if device.startswith("cuda") and spec.lock_gpu and graph_needs_exclusive_device(graph):
             with gpu_slot(device) as device:
                 result = execute(graph, device=device, seed=spec.seed, hooks=hooks)

@@ -18,6 +18,15 @@ def _run_remote(spec: JobSpec):
     return run_job(spec)
 
 
+def _ready() -> None:
+    import time
+
+    from .registry import default_registry
+
+    default_registry()
+    time.sleep(0.3)
+
+
 class RayExecutor:
     def __init__(self, address: str | None = None, workers: int = 1):
         try:
@@ -56,6 +65,11 @@ class RayExecutor:
             if spec.device == "auto":
                 spec = dataclasses.replace(spec, device="cpu")  # no GPU was reserved for this task
         return task.remote(spec).future()
+
+    def warm_up(self) -> None:
+        """Start the Ray workers (and unpack the shipped code) before the first file."""
+        ready = self._ray.remote(_ready)
+        self._ray.get([ready.options(num_cpus=1).remote() for _ in range(self.capacity)])
 
     def progress_events(self) -> list:
         return []
