@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,7 +254,7 @@ class Coordinator:
     def is_active(self, rel: str) -> bool:
         return any(r == rel for r, _ in self.backlog) or any(r == rel for r, _, _ in self.in_flight.values())
 
-    def offer(self, path: Path) -> FileResult | None:
+    def offer(self, path: Path, content_hash: str | None = None) -> FileResult | None:
         """Queue ``path`` unless its current content was already processed by this graph."""
         rel = self.plan.rel(path)
         if self.is_active(rel):
@@ -264,7 +264,7 @@ class Coordinator:
         except UnicodeEncodeError:
             return self._fail_now(rel, "", f"file name {path} is not valid UTF-8; rename it")
         try:
-            content_hash = file_hash(path)
+            content_hash = content_hash or file_hash(path)
         except OSError as exc:
             return self._fail_now(rel, "", f"cannot read {path}: {exc.strerror}")
         if not self.journal.needs_run(rel, content_hash, self.plan.graph_hash, self.retry_failed):
@@ -360,14 +360,23 @@ class Coordinator:
         return result
 
 
+def _hash_or_none(path: Path) -> str | None:
+    try:
+        return file_hash(path)
+    except OSError:
+        return None  # offer() hashes again and reports the reason
+
+
 def run_batch(plan: Plan, files: list[Path], executor, display=None, retry_failed: bool = False) -> list[FileResult]:
     coordinator = Coordinator(plan, executor, display, retry_failed)
     try:
         if display:
             display.begin(len(files), coordinator.swept, coordinator.interrupted)
-        for path in files:
-            coordinator.offer(path)
-            coordinator.pump(timeout=0)
+        # Hashing the next files on a helper thread overlaps with processing (both release the GIL).
+        with ThreadPoolExecutor(1, thread_name_prefix="audiostyle-hash") as hasher:
+            for path, content_hash in zip(files, hasher.map(_hash_or_none, files)):
+                coordinator.offer(path, content_hash)
+                coordinator.pump(timeout=0)
         coordinator.drain()
         return coordinator.results
     finally:
