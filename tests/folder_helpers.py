@@ -44,3 +44,15 @@ def journal_rows(out_dir: Path) -> dict[str, dict]:
 
 def partial_files(folder: Path) -> list[Path]:
     return [p for p in Path(folder).rglob("*") if ".partial." in p.name]
+
+
+def threads_seen_by_a_worker(spec) -> tuple[str | None, int, bool]:
+    """Runs inside a pool process: what a job there gets to use."""
+    import os
+
+    import torch
+
+    from audiostyle_engine.jobs import run_job
+
+    outcome = run_job(spec)
+    return os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads(), outcome.ok

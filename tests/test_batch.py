@@ -206,3 +206,19 @@ def test_status_prints_the_journal(tmp_path, stems, capsys):
     assert "bass.wav" not in capsys.readouterr().out
     assert cli.main(["status", str(tmp_path)]) == 1
     assert "has no journal" in capsys.readouterr().err
+
+
+def test_pool_workers_share_the_cores_instead_of_oversubscribing(tmp_path, stems):
+    from audiostyle_engine.executors import threads_per_worker
+    from folder_helpers import threads_seen_by_a_worker
+
+    src, _ = stems
+    plan = Plan.create(half_gain_graph(tmp_path), src, tmp_path / "out")
+    executor = ProcessExecutor(2)
+    try:
+        omp, torch_threads, ok = executor._pool.submit(threads_seen_by_a_worker, plan.job("bass.wav")).result()
+    finally:
+        executor.shutdown()
+    share = threads_per_worker(2)
+    assert share == max(1, (os.cpu_count() or 1) // 2)
+    assert ok and omp == str(share) and torch_threads == share

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from audiostyle_engine.batch import Plan
 from audiostyle_engine.executors import InlineExecutor
@@ -174,14 +175,15 @@ nodes:
 """ % ", ".join(["{effect: Reverb, room_size: 0.5, wet_level: 0.1, dry_level: 0.9}"] * 16)
 
 
-def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_path, rng):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_path, rng, workers):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     graph = half_gain_graph(tmp_path, SLOW_GRAPH)
     names = [f"stem {i}.wav" for i in range(4)]
     for name in names:
         write_audio(src / name, noise(rng, seconds=30.0, channels=2))
-    proc = start_watch(graph, src, out)
+    proc = start_watch(graph, src, out, "--workers", workers)
     try:
         def one_done_one_running():
             rows = rows_or_empty(out)
@@ -194,7 +196,7 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
     done_before = {rel for rel, r in before_kill.items() if r["status"] == "done"}
     interrupted = {rel for rel, r in before_kill.items() if r["status"] == "running"}
 
-    proc = start_watch(graph, src, out)
+    proc = start_watch(graph, src, out, "--workers", workers)
     try:
         rows = wait_for(lambda: (lambda r: r if len(r) == 4 and all(x["status"] == "done" for x in r.values())
                                  else None)(rows_or_empty(out)), "every file to be done after the restart")
