@@ -132,6 +132,7 @@ def cmd_batch(args) -> int:
         results = run_batch(plan, files, executor, display, retry_failed=args.retry_failed)
     finally:
         executor.shutdown()
+        display.close()
     summary = summarize(results, time.perf_counter() - t0)
     if args.log_json:
         print(json.dumps({"event": "batch_done", **summary}))
@@ -151,6 +152,7 @@ def cmd_watch(args) -> int:
                        retry_failed=args.retry_failed)
     finally:
         executor.shutdown()
+        display.close()
     return 0 if not failed or not args.strict else 1
 
 

@@ -245,6 +245,12 @@ class Coordinator:
         self.backlog: list[tuple[str, str]] = []  # (rel, content hash) waiting for a free worker
         self.in_flight: dict[Future, tuple[str, str, float]] = {}
         self.results: list[FileResult] = []
+        if display is not None and hasattr(executor, "on_progress"):
+            executor.on_progress = self._show_progress
+
+    def _show_progress(self, item) -> None:
+        self.display.node_progress(*item)
+        self.display.tick(len(self.in_flight), len(self.backlog))
 
     def close(self) -> None:
         self.journal.close()

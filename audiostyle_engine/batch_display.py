@@ -21,6 +21,7 @@ class BatchDisplay:
         self.busy_seconds = 0.0
         self.current: dict[str, str] = {}  # rel -> progress text
         self._last_draw = 0.0
+        self._node_changed = False
 
     # -- events from the coordinator ----------------------------------------------------------------
     def begin(self, total: int | None, swept: int = 0, interrupted: int = 0) -> None:
@@ -58,7 +59,11 @@ class BatchDisplay:
         self.tick(force=True)
 
     def node_progress(self, rel, node_index, node_count, node_id, done, total) -> None:
+        if rel not in self.current:
+            return  # reported by a worker after its file already finished
         text = f"[{node_index}/{node_count}] {node_id}"
+        if not self.current[rel].startswith(text):
+            self._node_changed = True  # a node starting is worth a redraw even inside the rate limit
         if done is not None and total:
             text += f" {100 * min(1.0, done / total):3.0f}%"
         self.current[rel] = text
@@ -67,9 +72,10 @@ class BatchDisplay:
         if not self.live or self.quiet:
             return
         now = time.monotonic()
-        if not force and now - self._last_draw < 0.2:
+        if not force and not self._node_changed and now - self._last_draw < 0.2:
             return
         self._last_draw = now
+        self._node_changed = False
         head = f"{self.finished}/{self.total}" if self.total is not None else f"{self.finished} done"
         if self.failed:
             head += f", {self.failed} failed"
@@ -80,6 +86,12 @@ class BatchDisplay:
         line = f"{head} | {running}" if running else head
         self.stream.write("\r\033[K" + line[:200])
         self.stream.flush()
+
+    def close(self) -> None:
+        """Clear the live line, so what follows starts on a clean line."""
+        if self.live and not self.quiet:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
     def line(self, text: str) -> None:
         if self.live:

@@ -19,16 +19,19 @@ class InlineExecutor:
     capacity = 1
 
     def __init__(self):
-        self._progress: list = []
+        self.on_progress = None  # the job runs in the caller's thread, so progress is shown as it happens
 
     def submit(self, spec: JobSpec) -> Future:
         future: Future = Future()
-        future.set_result(run_job(spec, report=self._progress.append))
+        future.set_result(run_job(spec, report=self._report))
         return future
 
+    def _report(self, item) -> None:
+        if self.on_progress is not None:
+            self.on_progress(item)
+
     def progress_events(self) -> list:
-        events, self._progress = self._progress, []
-        return events
+        return []
 
     def shutdown(self, wait: bool = True) -> None:
         pass

@@ -171,7 +171,7 @@ class _Reporter:
 
     def __call__(self, e) -> None:
         now = time.monotonic()
-        if not e.finished and now - self._last < 0.2:
+        if not e.finished and e.message != "started" and now - self._last < 0.2:
             return
         self._last = now
         item = (self.rel, e.node_index, e.node_count, e.node_id, e.done, e.total)

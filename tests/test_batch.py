@@ -222,3 +222,18 @@ def test_pool_workers_share_the_cores_instead_of_oversubscribing(tmp_path, stems
     share = threads_per_worker(2)
     assert share == max(1, (os.cpu_count() or 1) // 2)
     assert ok and omp == str(share) and torch_threads == share
+
+
+def test_live_display_shows_files_done_of_total_current_file_and_eta(tmp_path, stems):
+    import io
+
+    from audiostyle_engine.batch_display import BatchDisplay
+
+    src, files = stems
+    stream = io.StringIO()
+    plan = Plan.create(half_gain_graph(tmp_path), src, tmp_path / "out")
+    run_batch(plan, sorted(p for p in src.rglob("*") if p.is_file()), InlineExecutor(), BatchDisplay(stream, live=True))
+    frames = stream.getvalue().split("\r\033[K")
+    assert any(f.startswith("1/3, ETA") for f in frames)
+    assert any("bass.wav: [2/3] louder" in f for f in frames)  # the running file's node
+    assert any(f.startswith("3/3") for f in frames)
