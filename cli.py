@@ -150,6 +150,9 @@ def cmd_watch(args) -> int:
     try:
         failed = watch(plan, executor, display, settle_seconds=args.settle, polling=args.polling,
                        retry_failed=args.retry_failed)
+    except KeyboardInterrupt:
+        getattr(executor, "abort", executor.shutdown)()
+        raise
     finally:
         executor.shutdown()
         display.close()

@@ -257,8 +257,11 @@ class Coordinator:
         self.lock.release()
 
     # -- deciding ---------------------------------------------------------------------------------
+    def _active_rels(self) -> list[str]:
+        return [r for r, _ in self.backlog] + [r for r, _, _ in self.in_flight.values()]
+
     def is_active(self, rel: str) -> bool:
-        return any(r == rel for r, _ in self.backlog) or any(r == rel for r, _, _ in self.in_flight.values())
+        return rel in self._active_rels()
 
     def offer(self, path: Path, content_hash: str | None = None) -> FileResult | None:
         """Queue ``path`` unless its current content was already processed by this graph."""
@@ -286,7 +289,8 @@ class Coordinator:
             return self._fail_now(rel, content_hash, f"unsupported file type '{Path(rel).suffix or 'no extension'}'; "
                                   f"supported: {', '.join(e[1:] for e in AUDIO_EXTENSIONS)}")
         output = str(self.plan.output_for(rel))
-        owner = self.journal.owner_of_output(output, rel)
+        owner = next((r for r in self._active_rels() if str(self.plan.output_for(r)) == output), None) \
+            or self.journal.owner_of_output(output, rel)
         if owner is not None and (self.plan.in_dir / owner).exists():
             return self._fail_now(rel, content_hash, f"its output {output} is already made from {owner}; "
                                   "rename one of the two inputs")
@@ -304,7 +308,7 @@ class Coordinator:
     def _fill(self) -> None:
         while self.backlog and len(self.in_flight) < self.executor.capacity:
             rel, content_hash = self.backlog.pop(0)
-            self.journal.start(rel, content_hash, self.plan.graph_hash)
+            self.journal.start(rel, content_hash, self.plan.graph_hash, str(self.plan.output_for(rel)))
             if self.display:
                 self.display.file_started(rel)
             started = time.time()

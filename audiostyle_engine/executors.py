@@ -80,6 +80,13 @@ class ProcessExecutor:
             except (queue.Empty, OSError, ValueError):
                 return events
 
+    def abort(self) -> None:
+        """Stop now (second Ctrl-C): running jobs are killed; their journal rows stay 'running', so the
+        next start redoes them, and their staged outputs are swept."""
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        self.shutdown(wait=False)
+
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
         self._queue.close()

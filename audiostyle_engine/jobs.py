@@ -80,16 +80,17 @@ def graph_needs_exclusive_device(graph) -> bool:
 
 
 @contextlib.contextmanager
-def gpu_slot(device: str):
+def gpu_slot(device: str, count: int | None = None, lock_dir: str | None = None):
     """Hold one GPU for the length of a job (machine-wide file lock), so at most one heavy job runs per
     GPU at a time. 'cuda' takes whichever GPU is free first; 'cuda:N' waits for that one."""
     import fcntl
 
-    import torch
+    if count is None:
+        import torch
 
-    count = torch.cuda.device_count()
+        count = torch.cuda.device_count()
     indices = [int(device.partition(":")[2])] if ":" in device else list(range(count))
-    lock_dir = Path(tempfile.gettempdir())
+    lock_dir = Path(lock_dir or tempfile.gettempdir())
     handles = [open(lock_dir / f"audiostyle-gpu{i}.lock", "a+") for i in indices]
     try:
         chosen = None

@@ -29,9 +29,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at REAL,
     seconds REAL,                  -- wall time of the last attempt
     audio_seconds REAL,            -- duration of the input, for × realtime figures
-    outputs TEXT NOT NULL DEFAULT '[]',   -- JSON list of absolute output paths
+    output TEXT,                   -- where ${out} points: two inputs must not share it
+    outputs TEXT NOT NULL DEFAULT '[]',   -- JSON list of absolute output paths written
     error TEXT
 );
+CREATE INDEX IF NOT EXISTS jobs_by_output ON jobs (output);
 """
 
 
@@ -46,6 +48,7 @@ class JobRow:
     finished_at: float | None = None
     seconds: float | None = None
     audio_seconds: float | None = None
+    output: str | None = None
     outputs: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -103,20 +106,18 @@ class Journal:
 
     def owner_of_output(self, output: str, other_than: str) -> str | None:
         """The input that already produced ``output``, when it is not ``other_than``."""
-        for rel, outputs in self._db.execute("SELECT input, outputs FROM jobs WHERE status = ? AND input != ?",
-                                             (DONE, other_than)):
-            if output in json.loads(outputs):
-                return rel
-        return None
+        row = self._db.execute("SELECT input FROM jobs WHERE output = ? AND status = ? AND input != ? LIMIT 1",
+                               (output, DONE, other_than)).fetchone()
+        return row[0] if row else None
 
-    def start(self, rel: str, content_hash: str, graph_hash: str) -> None:
+    def start(self, rel: str, content_hash: str, graph_hash: str, output: str | None = None) -> None:
         self._db.execute(
-            "INSERT INTO jobs (input, content_hash, graph_hash, status, attempts, started_at, finished_at, seconds, error)"
-            " VALUES (?, ?, ?, ?, 1, ?, NULL, NULL, NULL)"
+            "INSERT INTO jobs (input, content_hash, graph_hash, status, attempts, started_at, finished_at, seconds,"
+            " error, output) VALUES (?, ?, ?, ?, 1, ?, NULL, NULL, NULL, ?)"
             " ON CONFLICT(input) DO UPDATE SET content_hash = excluded.content_hash, graph_hash = excluded.graph_hash,"
             " status = excluded.status, attempts = jobs.attempts + 1, started_at = excluded.started_at,"
-            " finished_at = NULL, seconds = NULL, error = NULL",
-            (rel, content_hash, graph_hash, RUNNING, time.time()))
+            " finished_at = NULL, seconds = NULL, error = NULL, output = excluded.output",
+            (rel, content_hash, graph_hash, RUNNING, time.time(), output))
         self._db.commit()
 
     def finish(self, rel: str, status: str, seconds: float, outputs: list[str], error: str | None,

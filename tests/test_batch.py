@@ -237,3 +237,45 @@ def test_live_display_shows_files_done_of_total_current_file_and_eta(tmp_path, s
     assert any(f.startswith("1/3, ETA") for f in frames)
     assert any("bass.wav: [2/3] louder" in f for f in frames)  # the running file's node
     assert any(f.startswith("3/3") for f in frames)
+
+
+def test_two_inputs_with_the_same_output_name_do_not_overwrite_each_other(tmp_path, stems):
+    src, _ = stems
+    write_audio(src / "bass.flac", sine(hz=55, seconds=0.5), bit_depth=24)  # bass.wav → bass.wav too
+    out = tmp_path / "out"
+    assert batch(half_gain_graph(tmp_path), src, out) == 1
+    rows = journal_rows(out)
+    assert rows["bass.flac"]["status"] == "done"  # sorted: bass.flac comes first
+    assert rows["bass.wav"]["status"] == "failed" and "rename one of the two inputs" in rows["bass.wav"]["error"]
+    got, _ = read_audio(out / "bass.wav")
+    np.testing.assert_allclose(got, 0.5 * read_audio(src / "bass.flac")[0], atol=1e-4)
+
+
+def test_gpu_slots_admit_one_job_per_gpu(tmp_path):
+    import threading
+    import time
+
+    from audiostyle_engine.jobs import gpu_slot
+
+    inside: list[str] = []
+    seen: list[list[str]] = []
+    lock = threading.Lock()
+
+    def job():
+        with gpu_slot("cuda", count=2, lock_dir=str(tmp_path)) as device:
+            with lock:
+                inside.append(device)
+                seen.append(sorted(inside))
+            time.sleep(0.05)
+            with lock:
+                inside.remove(device)
+
+    threads = [threading.Thread(target=job) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 6
+    assert all(len(s) == len(set(s)) for s in seen)  # never two jobs on one GPU at once
+    assert {d for s in seen for d in s} <= {"cuda:0", "cuda:1"}
+    assert max(len(s) for s in seen) <= 2

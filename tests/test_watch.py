@@ -133,9 +133,13 @@ def test_corrupt_file_gets_error_txt_and_watcher_keeps_going(tmp_path):
         wait_for(lambda: finished(out, 1), "the corrupt file to be recorded")
         write_audio(src / "fine.wav", sine(seconds=0.3))
         rows = wait_for(lambda: finished(out, 2), "the next file after the corrupt one")
+        write_audio(src / "fine.wav", sine(hz=880, seconds=0.4))  # replaced: processed again
+        rows = wait_for(lambda: (lambda r: r if r["fine.wav"]["attempts"] == 2 and r["fine.wav"]["status"] == "done"
+                                 else None)(rows_or_empty(out)), "the replaced file to be processed again")
     assert rows["broken.wav"]["status"] == "failed"
     assert "cannot decode" in (out / "broken.wav.error.txt").read_text()
-    assert rows["fine.wav"]["status"] == "done" and (out / "fine.wav").exists()
+    got, _ = read_audio(out / "fine.wav")
+    np.testing.assert_allclose(got, 0.5 * read_audio(src / "fine.wav")[0], atol=1e-4)  # from the new content
     assert not (out / "broken.wav").exists()
 
 
