@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .errors import AudiostyleError
 from .jobs import JobOutcome, JobSpec, check_confined, graph_needs_exclusive_device, one_line
-from .journal import DONE, FAILED, Journal, file_hash
+from .journal import DONE, FAILED, INTERRUPTED, Journal, file_hash
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".mp3", ".ogg")
 # Files that are still being written by browsers, editors and copy tools, or that are not user files.
@@ -253,6 +253,8 @@ class Coordinator:
         self.display.tick(len(self.in_flight), len(self.backlog))
 
     def close(self) -> None:
+        for rel, _, _ in self.in_flight.values():  # aborted: say so now; the next start redoes them
+            self.journal.set_status(rel, INTERRUPTED)
         self.journal.close()
         self.lock.release()
 

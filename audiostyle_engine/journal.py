@@ -127,6 +127,10 @@ class Journal:
                          (status, time.time(), seconds, json.dumps(outputs), error, audio_seconds, rel))
         self._db.commit()
 
+    def set_status(self, rel: str, status: str) -> None:
+        self._db.execute("UPDATE jobs SET status = ? WHERE input = ?", (status, rel))
+        self._db.commit()
+
     def mark_interrupted(self) -> int:
         """Rows left 'running' by a process that died: they are redone."""
         cur = self._db.execute("UPDATE jobs SET status = ? WHERE status IN (?, ?)", (INTERRUPTED, RUNNING, QUEUED))

@@ -279,3 +279,20 @@ def test_gpu_slots_admit_one_job_per_gpu(tmp_path):
     assert all(len(s) == len(set(s)) for s in seen)  # never two jobs on one GPU at once
     assert {d for s in seen for d in s} <= {"cuda:0", "cuda:1"}
     assert max(len(s) for s in seen) <= 2
+
+
+def test_bundled_fx_master_graph_runs_in_batch(tmp_path):
+    from conftest import REPO
+
+    src = tmp_path / "in"
+    src.mkdir()
+    rumble, tone = sine(hz=15, seconds=1.0, amp=0.3), sine(hz=1000, seconds=1.0, amp=0.3)
+    write_audio(src / "mix.wav", np.concatenate([rumble + tone, rumble + tone]))
+    out = tmp_path / "out"
+    assert batch(REPO / "graphs" / "fx_master.yaml", src, out) == 0
+    got, sr = read_audio(out / "mix.wav")
+    assert got.shape[0] == 2 and np.abs(got).max() <= 10 ** (-1.0 / 20) + 1e-3  # limiter ceiling -1 dBFS
+    spectrum = np.abs(np.fft.rfft(got[0]))
+    freqs = np.fft.rfftfreq(got.shape[1], 1 / sr)
+    level = {hz: spectrum[np.argmin(np.abs(freqs - hz))] for hz in (15, 1000)}
+    assert level[15] < 0.5 * level[1000]  # equal in the input: the (6 dB/octave) high-pass cut the rumble
