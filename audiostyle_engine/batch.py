@@ -316,9 +316,7 @@ class Coordinator:
             started = time.time()
             try:
                 future = self.executor.submit(self.plan.job(rel))
-            except AudiostyleError:
-                raise
-            except Exception as exc:  # the executor itself broke (a pool process was killed)
+            except Exception as exc:  # the executor itself broke; this file fails, the queue goes on
                 future = Future()
                 future.set_exception(exc)
             self.in_flight[future] = (rel, content_hash, started)

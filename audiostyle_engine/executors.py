@@ -61,11 +61,20 @@ class ProcessExecutor:
         ctx = mp.get_context("spawn")
         self.capacity = workers
         self._queue = ctx.Queue()
-        self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init,
-                                         initargs=(threads_per_worker(workers), self._queue))
+        self._new_pool = lambda: ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init,
+                                                     initargs=(threads_per_worker(workers), self._queue))
+        self._pool = self._new_pool()
 
     def submit(self, spec: JobSpec) -> Future:
-        return self._pool.submit(run_job, spec)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._pool.submit(run_job, spec)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): its jobs were reported failed; start afresh.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(run_job, spec)
 
     def warm_up(self) -> None:
         """Start every worker and import the node code there, before the first file arrives."""

@@ -56,3 +56,11 @@ def threads_seen_by_a_worker(spec) -> tuple[str | None, int, bool]:
 
     outcome = run_job(spec)
     return os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads(), outcome.ok
+
+
+def die_abruptly() -> None:
+    """A worker killed from outside (out-of-memory killer, kill -9)."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -296,3 +296,20 @@ def test_bundled_fx_master_graph_runs_in_batch(tmp_path):
     freqs = np.fft.rfftfreq(got.shape[1], 1 / sr)
     level = {hz: spectrum[np.argmin(np.abs(freqs - hz))] for hz in (15, 1000)}
     assert level[15] < 0.5 * level[1000]  # equal in the input: the (6 dB/octave) high-pass cut the rumble
+
+
+def test_a_worker_process_dying_fails_its_file_and_the_queue_goes_on(tmp_path, stems):
+    from concurrent.futures import wait as wait_all
+
+    from folder_helpers import die_abruptly
+
+    src, files = stems
+    executor = ProcessExecutor(2)
+    try:
+        crashed = executor._pool.submit(die_abruptly)
+        wait_all([crashed])
+        plan = Plan.create(half_gain_graph(tmp_path), src, tmp_path / "out")
+        results = run_batch(plan, sorted(p for p in src.rglob("*") if p.is_file()), executor)
+    finally:
+        executor.shutdown()
+    assert sorted(r.rel for r in results if r.status == "done") == sorted(files)

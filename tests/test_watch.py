@@ -212,7 +212,8 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, log
-    assert "interrupted by an earlier run" in log
+    if interrupted:
+        assert "interrupted by an earlier run" in log
     for rel in done_before:
         assert rows[rel]["attempts"] == 1  # not redone
     for rel in interrupted:
