@@ -218,7 +218,7 @@ def add_folder_commands(sub) -> None:
 
 
 def _folder_options(p) -> None:
-    p.add_argument("out_dir", help="output folder: mirrors the input folder and holds the journal")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="output folder: mirrors the input folder and holds the journal")
     p.add_argument("--bind", default="content", metavar="NAME",
                    help="graph variable each input file is bound to (default: content); ${out} gets its output path")
     p.add_argument("--format", default=None, help="output format (wav, flac, ...); default: the extension of the "

@@ -313,3 +313,35 @@ def test_a_worker_process_dying_fails_its_file_and_the_queue_goes_on(tmp_path, s
     finally:
         executor.shutdown()
     assert sorted(r.rel for r in results if r.status == "done") == sorted(files)
+
+
+STYLE_GRAPH = """
+variables: {content: c.wav, style: s.wav, out: o.flac}
+nodes:
+  content_in: {type: load, path: "${content}"}
+  content_mono: {type: mono, inputs: {audio: content_in}}
+  content_spec: {type: stft, inputs: {audio: content_mono}}
+  style_in: {type: load, path: "${style}"}
+  style_mono: {type: mono, inputs: {audio: style_in}}
+  style_spec: {type: stft, inputs: {audio: style_mono}}
+  styled: {type: style_transfer, inputs: {content: content_spec, style: style_spec}, n_filters: 8, iterations: 3}
+  back: {type: istft, inputs: {spectrogram: styled}, griffin_lim_iterations: 4}
+  save: {type: write, inputs: {audio: back}, path: "${out}"}
+"""
+
+
+def test_style_transfer_batch_with_a_style_set_and_its_changes_tracked(tmp_path, rng):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_audio(src / "voice.wav", sine(hz=300, seconds=0.6))
+    style = write_audio(tmp_path / "drums.wav", noise(rng, seconds=0.6))
+    graph = half_gain_graph(tmp_path, STYLE_GRAPH)
+    out = tmp_path / "out"
+    args = ["batch", str(graph), str(src), str(out), "--set", f"style={style}", "--device", "cpu", "--seed", "1",
+            "--quiet"]
+    assert cli.main(args) == 0
+    got, sr = read_audio(out / "voice.flac")  # the format of the graph's 'out'
+    assert sr == 44100 and abs(got.shape[1] - int(0.6 * 44100)) < 1024 and np.abs(got).max() > 0
+    assert cli.main(args) == 0 and journal_rows(out)["voice.wav"]["attempts"] == 1
+    write_audio(style, noise(rng, seconds=0.6, amp=0.1))  # a new style clip changes what the graph computes
+    assert cli.main(args) == 0 and journal_rows(out)["voice.wav"]["attempts"] == 2
