@@ -48,7 +48,7 @@ def iter_inputs(in_dir: Path, warn=None):
             if is_ignored(name):
                 continue
             path = Path(dirpath) / name
-            if path.is_symlink() and not _inside(os.path.realpath(path), root):
+            if not _inside(os.path.realpath(path), root):  # a symlink (or a symlinked folder) leading out
                 if warn:
                     warn(f"skipped {path}: it is a symlink leading out of {in_dir}")
                 continue

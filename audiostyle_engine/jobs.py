@@ -155,7 +155,7 @@ def run_job(spec: JobSpec, report=None) -> JobOutcome:
             result = execute(graph, device=device, seed=spec.seed, hooks=hooks)
     except AudiostyleError as exc:
         return JobOutcome(spec.rel, False, error=one_line(exc), seconds=time.perf_counter() - t0)
-    except (MemoryError, Exception) as exc:  # a bug or resource problem: record it, keep the queue going
+    except Exception as exc:  # a bug or a resource problem (MemoryError): record it, keep the queue going
         return JobOutcome(spec.rel, False, error=f"internal error: {type(exc).__name__}: {one_line(exc)}",
                           seconds=time.perf_counter() - t0)
     return JobOutcome(spec.rel, True, [str(p) for p in result.outputs], None, time.perf_counter() - t0,

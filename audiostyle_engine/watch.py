@@ -112,7 +112,7 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
     warned: set[str] = set()
 
     def consider(path: str, now: float) -> None:
-        if os.path.islink(path) and not _inside(os.path.realpath(path), root):
+        if not _inside(os.path.realpath(path), root):  # through a symlink, file or folder, leading out
             if path not in warned and display:
                 display.line(f"warning: skipped {path}: it is a symlink leading out of {plan.in_dir}")
             warned.add(path)

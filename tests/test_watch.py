@@ -264,3 +264,18 @@ def test_polling_observer_for_network_shares(tmp_path):
         stop.set()
         thread.join(PATIENCE)
     assert rows["share.wav"]["status"] == "done"
+
+
+def test_symlinks_dropped_into_the_watched_folder_are_not_followed_out(tmp_path):
+    src, out, private = tmp_path / "in", tmp_path / "out", tmp_path / "private"
+    src.mkdir()
+    private.mkdir()
+    write_audio(private / "secret.wav", sine(seconds=0.2))
+    with watching(half_gain_graph(tmp_path), src, out, settle=0.5):
+        os.symlink(private / "secret.wav", src / "secret link.wav")
+        os.symlink(private, src / "private link")
+        write_audio(src / "public.wav", sine(seconds=0.2))
+        wait_for(lambda: finished(out, 1), "the public file")
+        time.sleep(1.0)  # give the links the chance to (wrongly) be processed
+        rows = rows_or_empty(out)
+    assert list(rows) == ["public.wav"]
