@@ -123,6 +123,8 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
     try:
         if display:
             display.begin(None, coordinator.swept, coordinator.interrupted)
+        if hasattr(executor, "warm_up"):
+            executor.warm_up()  # start the workers now, so the first dropped file is not kept waiting
         observer.start()  # before the catch-up scan, so nothing arriving meanwhile is missed
         now = time.monotonic()
         for path in iter_inputs(plan.in_dir, warn=None):

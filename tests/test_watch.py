@@ -167,6 +167,7 @@ def start_watch(graph: Path, src: Path, out: Path, *extra: str) -> subprocess.Po
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+SLOW_SECONDS = 20  # with SLOW_GRAPH, about a second of work per file: long enough to be killed mid-job
 SLOW_GRAPH = """
 variables: {content: x.wav, out: o.wav}
 nodes:
@@ -184,9 +185,9 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     graph = half_gain_graph(tmp_path, SLOW_GRAPH)
-    names = [f"stem {i}.wav" for i in range(4)]
+    names = [f"stem {i}.wav" for i in range(3)]
     for name in names:
-        write_audio(src / name, noise(rng, seconds=30.0, channels=2))
+        write_audio(src / name, noise(rng, seconds=SLOW_SECONDS, channels=2))
     proc = start_watch(graph, src, out, "--workers", workers)
     try:
         def one_done_one_running():
@@ -203,7 +204,7 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
 
     proc = start_watch(graph, src, out, "--workers", workers)
     try:
-        rows = wait_for(lambda: (lambda r: r if len(r) == 4 and all(x["status"] == "done" for x in r.values())
+        rows = wait_for(lambda: (lambda r: r if len(r) == len(names) and all(x["status"] == "done" for x in r.values())
                                  else None)(rows_or_empty(out)), "every file to be done after the restart")
         proc.send_signal(signal.SIGTERM)
         log, _ = proc.communicate(timeout=PATIENCE)
@@ -223,7 +224,7 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
     assert partial_files(out) == []
     for name in names:
         got, _ = read_audio(out / name)
-        assert got.shape == (2, 30 * 44100) and np.all(np.isfinite(got)) and np.abs(got).max() > 0.1
+        assert got.shape == (2, SLOW_SECONDS * 44100) and np.all(np.isfinite(got)) and np.abs(got).max() > 0.1
 
 
 def test_sigterm_lets_the_running_job_finish(tmp_path, rng):
@@ -232,7 +233,7 @@ def test_sigterm_lets_the_running_job_finish(tmp_path, rng):
     graph = half_gain_graph(tmp_path, SLOW_GRAPH)
     proc = start_watch(graph, src, out)
     try:
-        write_audio(src / "long.wav", noise(rng, seconds=30.0, channels=2))
+        write_audio(src / "long.wav", noise(rng, seconds=SLOW_SECONDS, channels=2))
         wait_for(lambda: any(r["status"] == "running" for r in rows_or_empty(out).values()), "the job to start")
         proc.send_signal(signal.SIGTERM)
         log, _ = proc.communicate(timeout=PATIENCE)
@@ -244,7 +245,7 @@ def test_sigterm_lets_the_running_job_finish(tmp_path, rng):
     assert "stopping after the running job" in log
     assert journal_rows(out)["long.wav"]["status"] == "done"
     got, _ = read_audio(out / "long.wav")
-    assert got.shape == (2, 30 * 44100)
+    assert got.shape == (2, SLOW_SECONDS * 44100)
     assert partial_files(out) == []
 
 
