@@ -132,10 +132,17 @@ def main() -> None:
         except Exception as exc:  # Ray is optional
             print(f"skipping the Ray row: {exc}")
     times: dict[str, list[float]] = {name: [] for name in runs}
+    # CPU seconds of this process (all its threads): less swayed by other jobs on a shared machine than
+    # wall time, but only meaningful for the runs that do all their work here.
+    in_process = ("plain pedalboard loop", "engine, 1 worker")
+    cpu: dict[str, list[float]] = {name: [] for name in in_process}
     try:
         for _ in range(args.repeat):  # rounds interleave the configurations, so load swings hit all of them
             for name, run in runs.items():
+                c0 = time.process_time()
                 times[name].append(run())
+                if name in cpu:
+                    cpu[name].append(time.process_time() - c0)
     finally:
         pool.shutdown()
         if ray_executor:
@@ -150,6 +157,9 @@ def main() -> None:
         median = sorted(times[name])[len(times[name]) // 2]
         print(f"{name:<40} {seconds:7.2f} {median:9.2f} {60 * args.files / seconds:10.1f} "
               f"{audio_seconds / seconds:11.1f} {plain / seconds:9.2f} {one / seconds:12.2f}")
+    plain_cpu, one_cpu = min(cpu["plain pedalboard loop"]), min(cpu["engine, 1 worker"])
+    print(f"CPU seconds (best): plain loop {plain_cpu:.2f}, engine 1 worker {one_cpu:.2f} "
+          f"→ engine does the same work with {plain_cpu / one_cpu:.2f}× the plain loop's CPU efficiency")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.folder:
         shutil.rmtree(work, ignore_errors=True)
