@@ -104,6 +104,7 @@ class Plan:
     seed: int | None = None
     graph_hash: str = ""
     exclusive_device: bool = False
+    output_count: int = 1  # files the graph writes per input
 
     @classmethod
     def create(cls, graph_path, in_dir, out_dir, bind="content", sets=None, fmt=None, device="auto", seed=None):
@@ -143,6 +144,7 @@ class Plan:
         graph = prepare(graph_path, probe_vars, check_files=False)
         check_confined(graph, str(out_dir))
         plan.exclusive_device = graph_needs_exclusive_device(graph)
+        plan.output_count = len(graph.params_of_type("out_path"))
         # The graph's other input files (a style clip, an impulse response) are part of what it computes.
         side_inputs = {}
         for node_id, param, value in graph.params_of_type("path"):
@@ -241,6 +243,8 @@ class Coordinator:
             self.lock.release()
             raise
         self.swept = sweep_partials(plan.out_dir)
+        # With one output per input, an attempt killed right after its commit is recognisable and kept.
+        self.recovered = self.journal.recover_committed() if plan.output_count == 1 else []
         self.interrupted = self.journal.mark_interrupted()
         self.backlog: list[tuple[str, str]] = []  # (rel, content hash) waiting for a free worker
         self.in_flight: dict[Future, tuple[str, str, float]] = {}
@@ -381,7 +385,8 @@ def run_batch(plan: Plan, files: list[Path], executor, display=None, retry_faile
     coordinator = Coordinator(plan, executor, display, retry_failed)
     try:
         if display:
-            display.begin(len(files), coordinator.swept, coordinator.interrupted)
+            display.begin(len(files), coordinator.swept, coordinator.interrupted,
+                          len(coordinator.recovered))
         # Hashing the next files on a helper thread overlaps with processing (both release the GIL).
         with ThreadPoolExecutor(1, thread_name_prefix="audiostyle-hash") as hasher:
             for path, content_hash in zip(files, hasher.map(_hash_or_none, files)):

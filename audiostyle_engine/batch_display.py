@@ -24,8 +24,10 @@ class BatchDisplay:
         self._node_changed = False
 
     # -- events from the coordinator ----------------------------------------------------------------
-    def begin(self, total: int | None, swept: int = 0, interrupted: int = 0) -> None:
+    def begin(self, total: int | None, swept: int = 0, interrupted: int = 0, recovered: int = 0) -> None:
         self.total = total
+        if recovered:
+            self.line(f"resuming: {recovered} file(s) had finished just before an earlier run was interrupted; kept")
         if interrupted:
             self.line(f"resuming: {interrupted} file(s) were interrupted by an earlier run and will be redone")
         if swept:

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     seconds REAL,                  -- wall time of the last attempt
     audio_seconds REAL,            -- duration of the input, for × realtime figures
     output TEXT,                   -- where ${out} points: two inputs must not share it
+    output_inode INTEGER,          -- that file's inode when the attempt started (-1: none), see recover()
     outputs TEXT NOT NULL DEFAULT '[]',   -- JSON list of absolute output paths written
     error TEXT
 );
@@ -49,6 +50,7 @@ class JobRow:
     seconds: float | None = None
     audio_seconds: float | None = None
     output: str | None = None
+    output_inode: int | None = None
     outputs: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -111,13 +113,15 @@ class Journal:
         return row[0] if row else None
 
     def start(self, rel: str, content_hash: str, graph_hash: str, output: str | None = None) -> None:
+        inode = _inode(output) if output else None
         self._db.execute(
             "INSERT INTO jobs (input, content_hash, graph_hash, status, attempts, started_at, finished_at, seconds,"
-            " error, output) VALUES (?, ?, ?, ?, 1, ?, NULL, NULL, NULL, ?)"
+            " error, output, output_inode) VALUES (?, ?, ?, ?, 1, ?, NULL, NULL, NULL, ?, ?)"
             " ON CONFLICT(input) DO UPDATE SET content_hash = excluded.content_hash, graph_hash = excluded.graph_hash,"
             " status = excluded.status, attempts = jobs.attempts + 1, started_at = excluded.started_at,"
-            " finished_at = NULL, seconds = NULL, error = NULL, output = excluded.output",
-            (rel, content_hash, graph_hash, RUNNING, time.time(), output))
+            " finished_at = NULL, seconds = NULL, error = NULL, output = excluded.output,"
+            " output_inode = excluded.output_inode",
+            (rel, content_hash, graph_hash, RUNNING, time.time(), output, inode))
         self._db.commit()
 
     def finish(self, rel: str, status: str, seconds: float, outputs: list[str], error: str | None,
@@ -131,11 +135,33 @@ class Journal:
         self._db.execute("UPDATE jobs SET status = ? WHERE input = ?", (status, rel))
         self._db.commit()
 
+    def recover_committed(self) -> list[str]:
+        """Rows left 'running' whose output was nevertheless renamed into place: the process died
+        between committing the output and recording it. Outputs only ever appear whole and by rename,
+        which gives them a new inode, so a changed inode proves the attempt finished. Marked done
+        instead of being redone. (Callers use this only for graphs with a single output.)"""
+        recovered = []
+        for row in [r for r in self.all() if r.status == RUNNING and r.output]:
+            inode = _inode(row.output)
+            if inode != -1 and inode != row.output_inode:
+                self._db.execute("UPDATE jobs SET status = ?, outputs = ?, finished_at = ? WHERE input = ?",
+                                 (DONE, json.dumps([row.output]), time.time(), row.input))
+                recovered.append(row.input)
+        self._db.commit()
+        return recovered
+
     def mark_interrupted(self) -> int:
         """Rows left 'running' by a process that died: they are redone."""
         cur = self._db.execute("UPDATE jobs SET status = ? WHERE status IN (?, ?)", (INTERRUPTED, RUNNING, QUEUED))
         self._db.commit()
         return cur.rowcount
+
+
+def _inode(path: str) -> int:
+    try:
+        return Path(path).stat().st_ino
+    except OSError:
+        return -1
 
 
 def _row(cur, values) -> JobRow:

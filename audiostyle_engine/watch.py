@@ -122,7 +122,8 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
 
     try:
         if display:
-            display.begin(None, coordinator.swept, coordinator.interrupted)
+            display.begin(None, coordinator.swept, coordinator.interrupted,
+                          len(coordinator.recovered))
         if hasattr(executor, "warm_up"):
             executor.warm_up()  # start the workers now, so the first dropped file is not kept waiting
         observer.start()  # before the catch-up scan, so nothing arriving meanwhile is missed

@@ -157,7 +157,8 @@ def test_interrupted_job_is_redone_and_partials_swept(tmp_path, stems):
     db.execute("UPDATE jobs SET status = 'running'")
     db.commit()
     db.close()
-    (out / ".bass.1234abcd.partial.wav").write_bytes(b"half")
+    (out / "bass.wav").unlink()  # a first attempt killed mid-job has no output yet...
+    (out / ".bass.1234abcd.partial.wav").write_bytes(b"half")  # ...only its staged temp file
     results = run_batch(plan, sorted(src.rglob("*.*")), InlineExecutor())
     assert {r.rel: r.status for r in results} == {rel: "done" for rel in files}
     assert journal_rows(out)["bass.wav"]["attempts"] == 2
@@ -345,3 +346,25 @@ def test_style_transfer_batch_with_a_style_set_and_its_changes_tracked(tmp_path,
     assert cli.main(args) == 0 and journal_rows(out)["voice.wav"]["attempts"] == 1
     write_audio(style, noise(rng, seconds=0.6, amp=0.1))  # a new style clip changes what the graph computes
     assert cli.main(args) == 0 and journal_rows(out)["voice.wav"]["attempts"] == 2
+
+
+def test_attempt_killed_after_committing_its_output_is_kept_not_redone(tmp_path, stems):
+    import sqlite3
+
+    src, files = stems
+    graph = half_gain_graph(tmp_path)
+    out = tmp_path / "out"
+    plan = Plan.create(graph, src, out)
+    run_batch(plan, [src / "bass.wav", src / "drums/kick loop.flac"], InlineExecutor())
+    db = sqlite3.connect(out / ".audiostyle-journal.sqlite")
+    # bass.wav: killed after its output was renamed into place (the output is not the one seen at start).
+    db.execute("UPDATE jobs SET status = 'running', output_inode = -1 WHERE input = 'bass.wav'")
+    # kick loop: killed mid-job (its output is still the one that was there when the attempt started).
+    db.execute("UPDATE jobs SET status = 'running', output_inode = ? WHERE input = 'drums/kick loop.flac'",
+               (os.stat(out / "drums" / "kick loop.wav").st_ino,))
+    db.commit()
+    db.close()
+    results = {r.rel: r for r in run_batch(plan, sorted(p for p in src.rglob("*") if p.is_file()), InlineExecutor())}
+    rows = journal_rows(out)
+    assert results["bass.wav"].status == "skipped" and rows["bass.wav"]["attempts"] == 1
+    assert results["drums/kick loop.flac"].status == "done" and rows["drums/kick loop.flac"]["attempts"] == 2

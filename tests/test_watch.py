@@ -199,8 +199,12 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
     before_kill = journal_rows(out)  # the state the killed process left
-    done_before = {rel for rel, r in before_kill.items() if r["status"] == "done"}
-    interrupted = {rel for rel, r in before_kill.items() if r["status"] == "running"}
+    def committed(row) -> bool:  # killed between renaming its output into place and recording it
+        output = Path(row["output"])
+        return output.exists() and output.stat().st_ino != row["output_inode"]
+    done_before = {rel for rel, r in before_kill.items() if r["status"] == "done" or
+                   (r["status"] == "running" and committed(r))}
+    interrupted = {rel for rel, r in before_kill.items() if r["status"] == "running" and not committed(r)}
 
     proc = start_watch(graph, src, out, "--workers", workers)
     try:
