@@ -106,11 +106,12 @@ def describe_node(cls) -> str:
 
 
 # --- batch, watch and status (folder processing with a journal) ------------------------------------
-def _folder_job_setup(args):
+def _folder_job_setup(args, in_dir):
+    """The graph checked against the folders first, then the executor (which may start a Ray instance)."""
     from audiostyle_engine.batch import Plan
     from audiostyle_engine.executors import make_executor
 
-    plan = Plan.create(args.graph, args.in_dir, args.out_dir, bind=args.bind, sets=parse_sets(args.set), fmt=args.format,
+    plan = Plan.create(args.graph, in_dir, args.out_dir, bind=args.bind, sets=parse_sets(args.set), fmt=args.format,
                        device=args.device, seed=args.seed)
     return plan, make_executor(args.executor, args.workers, args.address)
 
@@ -118,18 +119,18 @@ def _folder_job_setup(args):
 def cmd_batch(args) -> int:
     import time
 
-    from audiostyle_engine.batch import Plan, expand_inputs, run_batch, summarize
+    from audiostyle_engine.batch import expand_inputs, run_batch, summarize
     from audiostyle_engine.batch_display import BatchDisplay, summary_table
-    from audiostyle_engine.executors import make_executor
 
     display = BatchDisplay(quiet=args.quiet)
     root, files = expand_inputs(args.in_dir, args.files_from, warn=lambda m: display.line(f"warning: {m}"))
-    plan = Plan.create(args.graph, root, args.out_dir, bind=args.bind, sets=parse_sets(args.set), fmt=args.format,
-                       device=args.device, seed=args.seed)
-    executor = make_executor(args.executor, args.workers, args.address)
+    plan, executor = _folder_job_setup(args, root)
     t0 = time.perf_counter()
     try:
         results = run_batch(plan, files, executor, display, retry_failed=args.retry_failed)
+    except KeyboardInterrupt:  # running jobs are redone at the next start
+        getattr(executor, "abort", executor.shutdown)()
+        raise
     finally:
         executor.shutdown()
         display.close()
@@ -145,7 +146,7 @@ def cmd_watch(args) -> int:
     from audiostyle_engine.batch_display import BatchDisplay
     from audiostyle_engine.watch import watch
 
-    plan, executor = _folder_job_setup(args)
+    plan, executor = _folder_job_setup(args, args.in_dir)
     display = BatchDisplay(quiet=args.quiet)
     try:
         failed = watch(plan, executor, display, settle_seconds=args.settle, polling=args.polling,

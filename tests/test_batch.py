@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cli
-from audiostyle_engine.batch import BatchSetupError, Plan, expand_inputs, run_batch
+from audiostyle_engine.batch import Plan, expand_inputs, run_batch
 from audiostyle_engine.executors import InlineExecutor, ProcessExecutor
 from audiostyle_engine.jobs import UnsafeOutputError
 from audiostyle_engine.journal import file_hash
