@@ -69,6 +69,28 @@ def plain_loop(files: list[Path], out_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _spin(_=None) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(5_000_000):
+        x += i
+    return time.perf_counter() - t0
+
+
+def parallel_headroom() -> float:
+    """How much more two CPU-bound processes get done than one, on this machine, now: the ceiling for
+    any 2-worker speed-up (1.0 on a machine whose cores are taken by other jobs, 2.0 on an idle one)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_spin, [0, 1]))  # start both processes
+        one = min(pool.submit(_spin).result() for _ in range(2))
+        t0 = time.perf_counter()
+        list(pool.map(_spin, [0, 1]))
+        two = time.perf_counter() - t0
+    return 2 * one / two
+
+
 def engine(in_dir: Path, files: list[Path], out_dir: Path, executor=None, make_executor=None) -> float:
     """Seconds for a whole batch run: graph check, hashing, journal and per-file validation included.
     With ``make_executor`` the executor's start-up is timed too; a given ``executor`` is already warm."""
@@ -148,6 +170,7 @@ def main() -> None:
         if ray_executor:
             ray_executor.shutdown()
 
+    headroom = parallel_headroom()
     best = {name: min(t) for name, t in times.items()}
     plain, one = best["plain pedalboard loop"], best["engine, 1 worker"]
     print(f"best of {args.repeat} rounds; ratios from the best times")
@@ -160,6 +183,8 @@ def main() -> None:
     plain_cpu, one_cpu = min(cpu["plain pedalboard loop"]), min(cpu["engine, 1 worker"])
     print(f"CPU seconds (best): plain loop {plain_cpu:.2f}, engine 1 worker {one_cpu:.2f} "
           f"→ engine does the same work with {plain_cpu / one_cpu:.2f}× the plain loop's CPU efficiency")
+    print(f"control: 2 CPU-bound processes do {headroom:.2f}× the work of 1 on this machine right now "
+          "(the ceiling for the 2-worker rows)")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.folder:
         shutil.rmtree(work, ignore_errors=True)
