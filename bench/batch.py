@@ -82,13 +82,15 @@ def parallel_headroom() -> float:
     any 2-worker speed-up (1.0 on a machine whose cores are taken by other jobs, 2.0 on an idle one)."""
     from concurrent.futures import ProcessPoolExecutor
 
+    ratios = []
     with ProcessPoolExecutor(2) as pool:
         list(pool.map(_spin, [0, 1]))  # start both processes
-        one = min(pool.submit(_spin).result() for _ in range(2))
-        t0 = time.perf_counter()
-        list(pool.map(_spin, [0, 1]))
-        two = time.perf_counter() - t0
-    return 2 * one / two
+        for _ in range(3):  # best of three: the load on a shared machine comes and goes
+            one = pool.submit(_spin).result()
+            t0 = time.perf_counter()
+            list(pool.map(_spin, [0, 1]))
+            ratios.append(2 * one / (time.perf_counter() - t0))
+    return max(ratios)
 
 
 def engine(in_dir: Path, files: list[Path], out_dir: Path, executor=None, make_executor=None) -> float:
