@@ -276,8 +276,9 @@ class Coordinator:
             return None  # already queued; a later change is seen again once this one finishes
         try:
             rel.encode("utf-8")
-        except UnicodeEncodeError:
-            return self._fail_now(rel, "", f"file name {path} is not valid UTF-8; rename it")
+        except UnicodeEncodeError:  # bytes that are not UTF-8: the journal keys it by a readable form
+            readable = os.fsencode(rel).decode("utf-8", "backslashreplace")
+            return self._fail_now(readable, "", f"file name {readable} is not valid UTF-8; rename the file")
         try:
             content_hash = content_hash or file_hash(path)
         except OSError as exc:

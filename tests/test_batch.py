@@ -368,3 +368,14 @@ def test_attempt_killed_after_committing_its_output_is_kept_not_redone(tmp_path,
     rows = journal_rows(out)
     assert results["bass.wav"].status == "skipped" and rows["bass.wav"]["attempts"] == 1
     assert results["drums/kick loop.flac"].status == "done" and rows["drums/kick loop.flac"]["attempts"] == 2
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(tmp_path, stems):
+    src, files = stems
+    with open(os.path.join(os.fsencode(src), b"take \xff.wav"), "wb") as f:  # e.g. from an old Latin-1 system
+        f.write((src / "bass.wav").read_bytes())
+    out = tmp_path / "out"
+    assert batch(half_gain_graph(tmp_path), src, out) == 1
+    rows = journal_rows(out)
+    assert rows["take \\xff.wav"]["status"] == "failed" and "not valid UTF-8" in rows["take \\xff.wav"]["error"]
+    assert all(rows[rel]["status"] == "done" for rel in files)
