@@ -257,6 +257,134 @@ def add_plugin_commands(sub) -> None:
     q.add_argument("--preset", help="start from this .vstpreset")
     p.set_defaults(func=cmd_plugins)
 
+# --- batch, watch and status (folder processing with a journal) ------------------------------------
+def _folder_job_setup(args, in_dir):
+    """The graph checked against the folders first, then the executor (which may start a Ray instance)."""
+    from audiostyle_engine.batch import Plan
+    from audiostyle_engine.executors import make_executor
+
+    plan = Plan.create(args.graph, in_dir, args.out_dir, bind=args.bind, sets=parse_sets(args.set), fmt=args.format,
+                       device=args.device, seed=args.seed)
+    return plan, make_executor(args.executor, args.workers, args.address)
+
+
+def cmd_batch(args) -> int:
+    import time
+
+    from audiostyle_engine.batch import expand_inputs, run_batch, summarize
+    from audiostyle_engine.batch_display import BatchDisplay, summary_table
+
+    display = BatchDisplay(quiet=args.quiet)
+    root, files = expand_inputs(args.in_dir, args.files_from, warn=lambda m: display.line(f"warning: {m}"))
+    plan, executor = _folder_job_setup(args, root)
+    t0 = time.perf_counter()
+    try:
+        results = run_batch(plan, files, executor, display, retry_failed=args.retry_failed)
+    except KeyboardInterrupt:  # running jobs are redone at the next start
+        getattr(executor, "abort", executor.shutdown)()
+        raise
+    finally:
+        executor.shutdown()
+        display.close()
+    summary = summarize(results, time.perf_counter() - t0)
+    if args.log_json:
+        print(json.dumps({"event": "batch_done", **summary}))
+    else:
+        print(summary_table(results, summary))
+    return 1 if summary["failed"] else 0
+
+
+def cmd_watch(args) -> int:
+    from audiostyle_engine.batch_display import BatchDisplay
+    from audiostyle_engine.watch import watch
+
+    plan, executor = _folder_job_setup(args, args.in_dir)
+    display = BatchDisplay(quiet=args.quiet)
+    try:
+        failed = watch(plan, executor, display, settle_seconds=args.settle, polling=args.polling,
+                       retry_failed=args.retry_failed)
+    except KeyboardInterrupt:
+        getattr(executor, "abort", executor.shutdown)()
+        raise
+    finally:
+        executor.shutdown()
+        display.close()
+    return 0 if not failed or not args.strict else 1
+
+
+def cmd_status(args) -> int:
+    from pathlib import Path
+
+    from audiostyle_engine.batch_display import status_table
+    from audiostyle_engine.journal import JOURNAL_NAME, Journal
+
+    if not (Path(args.out_dir) / JOURNAL_NAME).exists():
+        raise AudiostyleError(f"{args.out_dir} has no journal ({JOURNAL_NAME}); it is not an output folder of "
+                              "'audiostyle batch' or 'audiostyle watch'")
+    with Journal(args.out_dir, readonly=True) as journal:
+        rows = journal.all()
+    if args.failed:
+        rows = [r for r in rows if r.status == "failed"]
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=1))
+    else:
+        print(status_table(rows))
+    return 1 if any(r.status == "failed" for r in rows) and args.failed else 0
+
+
+def add_folder_commands(sub) -> None:
+    p = sub.add_parser("batch", help="run a graph over a folder of files",
+                       description="Run a graph over every audio file of IN (a folder, or a quoted glob such as "
+                       "'stems/**/*.wav'), mirroring it under OUT_DIR. Files already done with the same content and "
+                       "graph are skipped; a journal in OUT_DIR makes reruns resume. Exit status 1 when a file failed.")
+    p.add_argument("graph", help="YAML graph file")
+    p.add_argument("in_dir", metavar="IN", help="input folder or quoted glob")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
+                   help="set another graph variable, e.g. --set style=drums.wav (repeatable)")
+    _folder_options(p)
+    p.add_argument("--files-from", metavar="LIST", default=None,
+                   help="process only the files listed (one per line, relative to the input folder)")
+    p.add_argument("--log-json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("watch", help="process files as they appear in a folder",
+                       description="Watch IN_DIR (subfolders too) and run the graph on every new or replaced audio "
+                       "file once it is completely written; files already there are caught up first. Ctrl-C or "
+                       "SIGTERM stops after the running job(s); a second Ctrl-C aborts them (they are redone next start).")
+    p.add_argument("graph", help="YAML graph file")
+    p.add_argument("in_dir", metavar="IN_DIR", help="folder to watch")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
+                   help="set another graph variable, e.g. --set style=drums.wav (repeatable)")
+    _folder_options(p)
+    p.add_argument("--settle", type=float, default=None,
+                   help="seconds a file's size and mtime must stay unchanged before it is processed")
+    p.add_argument("--polling", action="store_true", help="poll instead of OS events (network shares)")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 when any file failed")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("status", help="show the journal of an output folder",
+                       description="Print every input recorded in OUT_DIR's journal: status, runs, time, output or reason.")
+    p.add_argument("out_dir", help="output folder of a batch or watch run")
+    p.add_argument("--failed", action="store_true", help="only failed files (exit status 1 when there are any)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+
+def _folder_options(p) -> None:
+    p.add_argument("out_dir", metavar="OUT_DIR", help="output folder: mirrors the input folder and holds the journal")
+    p.add_argument("--bind", default="content", metavar="NAME",
+                   help="graph variable each input file is bound to (default: content); ${out} gets its output path")
+    p.add_argument("--format", default=None, help="output format (wav, flac, ...); default: the extension of the "
+                   "graph's 'out' variable, else wav")
+    p.add_argument("--workers", type=int, default=1, help="jobs in parallel, as processes; CPU threads are split")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local (default) or ray: each file a Ray task (pip install .[ray])")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=int, default=None, help="seed for random filters, starts and phases")
+    p.add_argument("--retry-failed", action="store_true", help="retry files that failed with the same content and graph")
+    p.add_argument("--quiet", action="store_true", help="print only failures and the summary")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audiostyle", description="Batch audio processing with YAML node graphs and "
@@ -295,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="node type to describe")
     p.set_defaults(func=cmd_nodes)
     add_plugin_commands(sub)
+
+
+    add_folder_commands(sub)
     return parser
 
 

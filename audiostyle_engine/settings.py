@@ -46,3 +46,8 @@ QUALITY_HOP_LENGTH = 512
 QUALITY_N_MELS = 64  # log-mel frame statistics for the style distance: a feature space the optimiser never saw
 QUALITY_FLOOR_DB = -100.0  # log-mel floor, so near-silent bands do not dominate the statistics
 REPORT_SPECTROGRAM_RANGE_DB = 90.0  # spectrogram images share one colour scale spanning this range
+
+# Watch mode (not from the paper): a file is processed once its size and mtime stayed the same this
+# long — long enough for copies over a network share to pause between chunks, short enough to feel live.
+WATCH_SETTLE_SECONDS = 2.0
+WATCH_POLL_SECONDS = 0.25  # how often pending files are re-checked and finished jobs collected

@@ -96,6 +96,12 @@ class NodeSpec:
     outputs: tuple[Port, ...] = ()
     params: tuple[Param, ...] = ()
     doc: str = ""
+    # True for nodes that fill a GPU on their own (style transfer): batch and watch modes run at most
+    # one job containing such a node per GPU at a time.
+    exclusive_device: bool = False
+    # True for nodes that compute on ctx.device; batch and watch resolve --device auto (and import
+    # torch) only for graphs that have one, so FX-only batches start fast and stay light.
+    uses_device: bool = False
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -12,6 +12,7 @@ class Istft(Node):
     spec = NodeSpec(
         type_name="istft",
         category="spectral",
+        uses_device=True,
         summary="Inverse STFT; reconstructs phase with fast Griffin-Lim when the spectrogram has none.",
         inputs=(Port("spectrogram", PortKind.SPECTROGRAM),),
         outputs=(Port("audio", PortKind.AUDIO),),

@@ -65,7 +65,8 @@ def read_audio(path: str, offset: float = 0.0, duration: float | None = None) ->
     _check_complete(path, total)
     if samples.shape[1] < count:
         raise InputFileError(f"'{path}' is truncated: {samples.shape[1]} of {count} frames could be read; re-export it")
-    if not np.all(np.isfinite(samples)):
+    # A sum is NaN/inf when any sample is; only then is the element-wise check (a full-size temporary) run.
+    if not np.isfinite(samples.sum()) and not np.all(np.isfinite(samples)):
         raise InputFileError(f"'{path}' contains NaN or infinite samples; re-export it")
     return samples, sample_rate
 

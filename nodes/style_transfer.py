@@ -15,6 +15,8 @@ class StyleTransfer(Node):
     spec = NodeSpec(
         type_name="style_transfer",
         category="spectral",
+        uses_device=True,
+        exclusive_device=True,
         summary="Neural style transfer on log-spectrograms (Choksi et al.): random conv features, Gram style loss, L-BFGS.",
         doc="One convolution over time with the frequency bins as input channels, Glorot-normal filters and ReLU; "
             "L = alpha·content + beta·style, minimised over the input log-magnitude from a small random start. "

@@ -45,7 +45,8 @@ class Write(Node):
         from audiostyle_engine.errors import ParameterError
 
         samples = audio.samples
-        peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+        # max and -min instead of max(abs): no temporary copy of the whole signal.
+        peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
         if peak > 1.0:
             if self.params["clip"] == "error":
                 raise ParameterError(f"output peak is {20 * np.log10(peak):+.1f} dBFS, above full scale; "

@@ -1,0 +1,287 @@
+"""audiostyle watch with a real watchdog observer on temporary folders."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audiostyle_engine.batch import Plan
+from audiostyle_engine.executors import InlineExecutor
+from audiostyle_engine.journal import file_hash
+from audiostyle_engine.watch import watch
+from tests.conftest import REPO, noise, read_audio, sine, write_audio
+from tests.folder_helpers import half_gain_graph, journal_rows, partial_files
+
+# Waiting limits only stop a broken test from hanging; nothing asserts on speed.
+PATIENCE = 120.0
+
+
+def wait_for(condition, what: str, patience: float = PATIENCE):
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def rows_or_empty(out: Path) -> dict:
+    if not (out / ".audiostyle-journal.sqlite").exists():
+        return {}
+    try:
+        return journal_rows(out)
+    except sqlite3.OperationalError:  # journal being created right now
+        return {}
+
+
+def finished(out: Path, count: int):
+    rows = rows_or_empty(out)
+    settled = [r for r in rows.values() if r["status"] in ("done", "failed")]
+    return rows if len(settled) >= count else None
+
+
+@contextlib.contextmanager
+def watching(graph: Path, src: Path, out: Path, settle: float = 1.0):
+    """watch() on a thread, with the real (inotify) observer; stopped and joined on exit."""
+    plan = Plan.create(graph, src, out)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            watch(plan, InlineExecutor(), None, settle_seconds=settle, stop_event=stop, install_signals=False,
+                  poll_seconds=0.05)
+        except BaseException as exc:  # surfaced in the test below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="watch-under-test")
+    thread.start()
+    try:
+        yield plan
+    finally:
+        stop.set()
+        thread.join(PATIENCE)
+    assert not thread.is_alive()
+    assert not errors, errors
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    from pedalboard.io import AudioFile
+
+    buffer = io.BytesIO()
+    with AudioFile(buffer, "w", samplerate=44100, num_channels=samples.shape[0], format="wav", bit_depth=16) as f:
+        f.write(samples)
+    return buffer.getvalue()
+
+
+def test_slow_chunked_copy_is_processed_once_after_it_is_complete(tmp_path, rng):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    data = wav_bytes(noise(rng, seconds=1.0, channels=2))
+    target = src / "slow copy.wav"
+    with watching(half_gain_graph(tmp_path), src, out, settle=2.0):
+        chunks = np.array_split(np.frombuffer(data, dtype=np.uint8), 12)
+        with open(target, "wb") as f:
+            for chunk in chunks:  # like a network copy: the file grows for a while
+                f.write(chunk.tobytes())
+                f.flush()
+                os.fsync(f.fileno())
+                time.sleep(0.1)
+        copy_done = time.time()
+        rows = wait_for(lambda: finished(out, 1), "the copied file to be processed")
+    row = rows["slow copy.wav"]
+    assert row["status"] == "done" and row["attempts"] == 1
+    assert row["started_at"] >= copy_done  # never started on the half-written file
+    assert row["content_hash"] == file_hash(target)
+    got, _ = read_audio(out / "slow copy.wav")
+    original, _ = read_audio(target)
+    assert got.shape == original.shape == (2, 44100)
+    np.testing.assert_allclose(got, 0.5 * original, atol=1e-4)
+
+
+def test_burst_of_50_small_files_gives_50_outputs(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "burst").mkdir(parents=True)
+    with watching(half_gain_graph(tmp_path), src, out, settle=0.5):
+        for i in range(50):
+            write_audio(src / "burst" / f"hit {i:02d}.wav", sine(hz=200 + 10 * i, seconds=0.1))
+        rows = wait_for(lambda: finished(out, 50), "50 files to be processed")
+    assert len(rows) == 50
+    assert all(r["status"] == "done" and r["attempts"] == 1 for r in rows.values())
+    outputs = sorted(p.name for p in (out / "burst").iterdir() if not p.name.endswith(".provenance.json"))
+    assert outputs == [f"hit {i:02d}.wav" for i in range(50)]
+    got, _ = read_audio(out / "burst" / "hit 07.wav")
+    np.testing.assert_allclose(got, 0.5 * read_audio(src / "burst" / "hit 07.wav")[0], atol=1e-4)
+
+
+def test_corrupt_file_gets_error_txt_and_watcher_keeps_going(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    with watching(half_gain_graph(tmp_path), src, out, settle=0.5):
+        (src / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage" * 8)
+        wait_for(lambda: finished(out, 1), "the corrupt file to be recorded")
+        write_audio(src / "fine.wav", sine(seconds=0.3))
+        rows = wait_for(lambda: finished(out, 2), "the next file after the corrupt one")
+        write_audio(src / "fine.wav", sine(hz=880, seconds=0.4))  # replaced: processed again
+        rows = wait_for(lambda: (lambda r: r if r["fine.wav"]["attempts"] == 2 and r["fine.wav"]["status"] == "done"
+                                 else None)(rows_or_empty(out)), "the replaced file to be processed again")
+    assert rows["broken.wav"]["status"] == "failed"
+    assert "cannot decode" in (out / "broken.wav.error.txt").read_text()
+    got, _ = read_audio(out / "fine.wav")
+    np.testing.assert_allclose(got, 0.5 * read_audio(src / "fine.wav")[0], atol=1e-4)  # from the new content
+    assert not (out / "broken.wav").exists()
+
+
+def test_temporary_and_hidden_files_are_ignored_until_renamed(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / ".cache").mkdir()
+    with watching(half_gain_graph(tmp_path), src, out, settle=0.5):
+        (src / "download.wav.part").write_bytes(wav_bytes(sine(seconds=0.2)))
+        for name in ("song.crdownload", ".hidden.wav", "edit.wav~", "take.tmp"):
+            (src / name).write_bytes(b"still being written")
+        write_audio(src / ".cache" / "peak.wav", sine(seconds=0.2))
+        os.replace(src / "download.wav.part", src / "download.wav")  # how browsers finish a download
+        rows = wait_for(lambda: finished(out, 1), "the renamed download")
+        time.sleep(1.0)  # give ignored files the chance to (wrongly) show up
+        rows = rows_or_empty(out)
+    assert list(rows) == ["download.wav"]
+    assert rows["download.wav"]["attempts"] == 1
+
+
+def start_watch(graph: Path, src: Path, out: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, str(REPO / "cli.py"), "watch", str(graph), str(src), str(out),
+                             "--settle", "0.3", *extra], cwd=str(out.parent), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+SLOW_SECONDS = 20  # with SLOW_GRAPH, about a second of work per file: long enough to be killed mid-job
+SLOW_GRAPH = """
+variables: {content: x.wav, out: o.wav}
+nodes:
+  source: {type: load, path: "${content}"}
+  rooms:
+    type: fx
+    inputs: {audio: source}
+    tail: 0
+    chain: [%s]
+  save: {type: write, inputs: {audio: rooms}, path: "${out}", bit_depth: 32}
+""" % ", ".join(["{effect: Reverb, room_size: 0.5, wet_level: 0.1, dry_level: 0.9}"] * 16)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_path, rng, workers):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    graph = half_gain_graph(tmp_path, SLOW_GRAPH)
+    names = [f"stem {i}.wav" for i in range(3)]
+    for name in names:
+        write_audio(src / name, noise(rng, seconds=SLOW_SECONDS, channels=2))
+    proc = start_watch(graph, src, out, "--workers", workers)
+    try:
+        def one_done_one_running():
+            rows = rows_or_empty(out)
+            statuses = [r["status"] for r in rows.values()]
+            return rows if "done" in statuses and "running" in statuses else None
+        wait_for(one_done_one_running, "a finished job and a running one")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    before_kill = journal_rows(out)  # the state the killed process left
+    def committed(row) -> bool:  # killed between renaming its output into place and recording it
+        output = Path(row["output"])
+        return output.exists() and output.stat().st_ino != row["output_inode"]
+    done_before = {rel for rel, r in before_kill.items() if r["status"] == "done" or
+                   (r["status"] == "running" and committed(r))}
+    interrupted = {rel for rel, r in before_kill.items() if r["status"] == "running" and not committed(r)}
+
+    proc = start_watch(graph, src, out, "--workers", workers)
+    try:
+        rows = wait_for(lambda: (lambda r: r if len(r) == len(names) and all(x["status"] == "done" for x in r.values())
+                                 else None)(rows_or_empty(out)), "every file to be done after the restart")
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=PATIENCE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, log
+    if interrupted:
+        assert "interrupted by an earlier run" in log
+    for rel in done_before:
+        assert rows[rel]["attempts"] == 1  # not redone
+    for rel in interrupted:
+        assert rows[rel]["attempts"] == 2  # redone once
+    produced = sorted(p.name for p in out.iterdir() if not p.name.startswith(".") and not p.name.endswith(".provenance.json"))
+    assert produced == sorted(names)
+    assert partial_files(out) == []
+    for name in names:
+        got, _ = read_audio(out / name)
+        assert got.shape == (2, SLOW_SECONDS * 44100) and np.all(np.isfinite(got)) and np.abs(got).max() > 0.1
+
+
+def test_sigterm_lets_the_running_job_finish(tmp_path, rng):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    graph = half_gain_graph(tmp_path, SLOW_GRAPH)
+    proc = start_watch(graph, src, out)
+    try:
+        write_audio(src / "long.wav", noise(rng, seconds=SLOW_SECONDS, channels=2))
+        wait_for(lambda: any(r["status"] == "running" for r in rows_or_empty(out).values()), "the job to start")
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=PATIENCE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, log
+    assert "stopping after the running job" in log
+    assert journal_rows(out)["long.wav"]["status"] == "done"
+    got, _ = read_audio(out / "long.wav")
+    assert got.shape == (2, SLOW_SECONDS * 44100)
+    assert partial_files(out) == []
+
+
+def test_polling_observer_for_network_shares(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    plan = Plan.create(half_gain_graph(tmp_path), src, out)
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(plan, InlineExecutor()),
+                              kwargs=dict(settle_seconds=0.3, polling=True, stop_event=stop, install_signals=False,
+                                          poll_seconds=0.05))
+    thread.start()
+    try:
+        write_audio(src / "share.wav", sine(seconds=0.2))
+        rows = wait_for(lambda: finished(out, 1), "the file on the polled folder")
+    finally:
+        stop.set()
+        thread.join(PATIENCE)
+    assert rows["share.wav"]["status"] == "done"
+
+
+def test_symlinks_dropped_into_the_watched_folder_are_not_followed_out(tmp_path):
+    src, out, private = tmp_path / "in", tmp_path / "out", tmp_path / "private"
+    src.mkdir()
+    private.mkdir()
+    write_audio(private / "secret.wav", sine(seconds=0.2))
+    with watching(half_gain_graph(tmp_path), src, out, settle=0.5):
+        os.symlink(private / "secret.wav", src / "secret link.wav")
+        os.symlink(private, src / "private link")
+        write_audio(src / "public.wav", sine(seconds=0.2))
+        wait_for(lambda: finished(out, 1), "the public file")
+        time.sleep(1.0)  # give the links the chance to (wrongly) be processed
+        rows = rows_or_empty(out)
+    assert list(rows) == ["public.wav"]
