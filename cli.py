@@ -264,7 +264,7 @@ def _folder_job_setup(args, in_dir):
     from audiostyle_engine.executors import make_executor
 
     plan = Plan.create(args.graph, in_dir, args.out_dir, bind=args.bind, sets=parse_sets(args.set), fmt=args.format,
-                       device=args.device, seed=args.seed)
+                       device=args.device, seed=args.seed, report=not args.no_report)
     return plan, make_executor(args.executor, args.workers, args.address)
 
 
@@ -384,6 +384,8 @@ def _folder_options(p) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed for random filters, starts and phases")
     p.add_argument("--retry-failed", action="store_true", help="retry files that failed with the same content and graph")
     p.add_argument("--quiet", action="store_true", help="print only failures and the summary")
+    p.add_argument("--no-report", action="store_true",
+                   help="skip the per-file HTML reports (OUT_DIR/reports/) and the index page (OUT_DIR/index.html)")
 
 
 def build_parser() -> argparse.ArgumentParser:

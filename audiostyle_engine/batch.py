@@ -8,6 +8,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", "~", ".crdownload", ".dow
 IGNORED_NAMES = ("Thumbs.db", "desktop.ini", "Icon\r")
 LOCK_NAME = ".audiostyle.lock"
 ERROR_SUFFIX = ".error.txt"
+REPORTS_FOLDER = "reports"  # OUT_DIR/reports/<input path without extension>/report.html
 
 
 class BatchSetupError(AudiostyleError):
@@ -105,9 +107,11 @@ class Plan:
     graph_hash: str = ""
     exclusive_device: bool = False
     output_count: int = 1  # files the graph writes per input
+    report: bool = False  # a report per input under OUT_DIR/reports/, and OUT_DIR/index.html
 
     @classmethod
-    def create(cls, graph_path, in_dir, out_dir, bind="content", sets=None, fmt=None, device="auto", seed=None):
+    def create(cls, graph_path, in_dir, out_dir, bind="content", sets=None, fmt=None, device="auto", seed=None,
+               report=False):
         from .run import prepare
         from .yaml_source import load_document
 
@@ -131,7 +135,7 @@ class Plan:
             if fmt:
                 raise BatchSetupError(f"--format {fmt} is not one of {', '.join(AUDIO_EXTENSIONS)}")
             out_ext = ".wav"
-        plan = cls(graph_path, in_dir, out_dir, bind, sets, out_ext, device, seed)
+        plan = cls(graph_path, in_dir, out_dir, bind, sets, out_ext, device, seed, report=report)
         # Validate once with a stand-in file, so a broken graph stops the run before any file is touched.
         probe_in = str(in_dir / ("probe" + AUDIO_EXTENSIONS[0]))
         probe_vars = {**sets, bind: probe_in, "out": str(out_dir / ("probe" + out_ext))}
@@ -167,6 +171,12 @@ class Plan:
         r = Path(rel)
         return self.out_dir / r.parent / (r.stem + self.out_ext)
 
+    def report_dir_for(self, rel: str) -> Path | None:
+        if not self.report:
+            return None
+        r = Path(rel)
+        return self.out_dir / REPORTS_FOLDER / r.parent / r.stem
+
     def error_path_for(self, rel: str) -> Path:
         r = Path(rel)
         return self.out_dir / r.parent / (r.name + ERROR_SUFFIX)
@@ -174,8 +184,9 @@ class Plan:
     def job(self, rel: str) -> JobSpec:
         out = self.output_for(rel)
         variables = {**self.sets, self.bind: str(self.in_dir / rel), "out": str(out)}
+        report_dir = self.report_dir_for(rel)
         return JobSpec(rel, str(self.in_dir / rel), str(out), str(self.graph_path), variables, str(self.out_dir),
-                       self.device, self.seed, self.exclusive_device)
+                       self.device, self.seed, self.exclusive_device, report_dir=str(report_dir) if report_dir else None)
 
 
 class OutputFolderLock:
@@ -200,12 +211,18 @@ class OutputFolderLock:
 def sweep_partials(out_dir: Path) -> int:
     """Staged outputs left by a killed run (never complete: they are renamed into place only on success)."""
     count = 0
-    for dirpath, _, filenames in os.walk(out_dir):
+    for dirpath, dirnames, filenames in os.walk(out_dir):
         for name in filenames:
-            if name.startswith(".") and ".partial." in name:
+            if name.startswith(".") and (".partial." in name or name.endswith(".partial")):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(dirpath, name))
                     count += 1
+        # Report folders are staged as hidden '.NAME.TOKEN.partial' (or '.old') folders and swapped in whole.
+        for name in list(dirnames):
+            if name.startswith(".") and name.endswith((".partial", ".old")):
+                shutil.rmtree(os.path.join(dirpath, name), ignore_errors=True)
+                dirnames.remove(name)
+                count += 1
     return count
 
 
@@ -307,6 +324,21 @@ class Coordinator:
         self._fill()
         return None
 
+    def update_index(self) -> None:
+        """Rewrite OUT_DIR/index.html from the journal, so the page follows the queue as files complete."""
+        if not self.plan.report:
+            return
+        from .report import IndexEntry, write_index
+
+        entries = []
+        for row in self.journal.all():
+            report = self.plan.report_dir_for(row.input)
+            has_report = row.status == DONE and report is not None and (report / "report.html").exists()
+            status = {INTERRUPTED: "queued"}.get(row.status, row.status)
+            entries.append(IndexEntry(str(self.plan.in_dir / row.input), status, list(row.outputs),
+                                      str(report) if has_report else None, message=row.error or "", seconds=row.seconds))
+        write_index(self.plan.out_dir, entries, title=f"audiostyle — {self.plan.graph_path.name} over {self.plan.in_dir.name}")
+
     def _fail_now(self, rel: str, content_hash: str, reason: str) -> FileResult:
         self.journal.start(rel, content_hash, self.plan.graph_hash)
         return self._record(JobOutcome(rel, False, error=reason), time.time())
@@ -316,6 +348,7 @@ class Coordinator:
         while self.backlog and len(self.in_flight) < self.executor.capacity:
             rel, content_hash = self.backlog.pop(0)
             self.journal.start(rel, content_hash, self.plan.graph_hash, str(self.plan.output_for(rel)))
+            self.update_index()
             if self.display:
                 self.display.file_started(rel)
             started = time.time()
@@ -368,6 +401,7 @@ class Coordinator:
             reason = outcome.error if source in (outcome.error or "") else f"{source}: {outcome.error}"
             write_text_atomic(error_file, reason + "\n")
         self.journal.finish(outcome.rel, status, outcome.seconds, outcome.outputs, outcome.error, outcome.audio_seconds)
+        self.update_index()
         result = FileResult(outcome.rel, status, outcome.seconds, outcome.audio_seconds, outcome.outputs, outcome.error)
         self.results.append(result)
         if self.display:

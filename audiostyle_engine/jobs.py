@@ -33,6 +33,7 @@ class JobSpec:
     seed: int | None = None
     exclusive_device: bool = False  # the graph has a node that fills a GPU (style transfer)
     lock_gpu: bool = True  # False where a scheduler (Ray) already hands out whole GPUs
+    report_dir: str | None = None  # write this input's HTML report there
 
 
 @dataclass
@@ -148,11 +149,19 @@ def run_job(spec: JobSpec, report=None) -> JobOutcome:
         graph = prepare(spec.graph_path, spec.variables, registry=_registry())
         check_confined(graph, spec.out_dir)
         device = resolve_device(spec.device) if graph_uses_device(graph) else "cpu"
+        def run(device):
+            if spec.report_dir is None:
+                return execute(graph, device=device, seed=spec.seed, hooks=hooks)
+            from .report import run_with_report
+
+            return run_with_report(graph, spec.report_dir, use_graph_report=False, device=device, seed=spec.seed,
+                                   hooks=hooks, title=spec.rel).result
+
         if device.startswith("cuda") and spec.lock_gpu and graph_needs_exclusive_device(graph):
             with gpu_slot(device) as device:
-                result = execute(graph, device=device, seed=spec.seed, hooks=hooks)
+                result = run(device)
         else:
-            result = execute(graph, device=device, seed=spec.seed, hooks=hooks)
+            result = run(device)
     except AudiostyleError as exc:
         return JobOutcome(spec.rel, False, error=one_line(exc), seconds=time.perf_counter() - t0)
     except Exception as exc:  # a bug or a resource problem (MemoryError): record it, keep the queue going

@@ -43,7 +43,7 @@ def journal_rows(out_dir: Path) -> dict[str, dict]:
 
 
 def partial_files(folder: Path) -> list[Path]:
-    return [p for p in Path(folder).rglob("*") if ".partial." in p.name]
+    return [p for p in Path(folder).rglob("*") if ".partial." in p.name or p.name.endswith(".partial")]
 
 
 def threads_seen_by_a_worker(spec) -> tuple[str | None, int, bool]:

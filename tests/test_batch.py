@@ -379,3 +379,28 @@ def test_a_file_name_that_is_not_utf8_is_reported_not_fatal(tmp_path, stems):
     rows = journal_rows(out)
     assert rows["take \\xff.wav"]["status"] == "failed" and "not valid UTF-8" in rows["take \\xff.wav"]["error"]
     assert all(rows[rel]["status"] == "done" for rel in files)
+
+
+def test_batch_writes_a_report_per_file_and_an_index(tmp_path, rng):
+    """Reports are on by default from the CLI: one per input, and an index that follows the journal."""
+    import json
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    write_audio(src / "a.wav", noise(rng, seconds=0.5, channels=2))
+    write_audio(src / "sub" / "b.wav", noise(rng, seconds=0.5, channels=2))
+    (src / "broken.wav").write_bytes(b"RIFF" + b"\0" * 40)
+    graph = half_gain_graph(tmp_path)
+    assert cli.main(["batch", str(graph), str(src), str(out), "--quiet"]) == 1  # one file failed
+    assert (out / "reports" / "a" / "report.html").exists()
+    assert (out / "reports" / "sub" / "b" / "report.html").exists()
+    index = json.loads((out / "index.json").read_text())
+    by_input = {Path(e["input"]).name: e for e in index["entries"]}
+    assert {n: e["status"] for n, e in by_input.items()} == {"a.wav": "done", "b.wav": "done", "broken.wav": "failed"}
+    assert by_input["broken.wav"]["message"] and (out / "broken.wav.error.txt").exists()
+    html = (out / "index.html").read_text()
+    assert "reports/a/report.html" in html and "reports/sub/b/report.html" in html
+    # --no-report writes neither
+    out2 = tmp_path / "out2"
+    cli.main(["batch", str(graph), str(src), str(out2), "--quiet", "--no-report"])
+    assert not (out2 / "reports").exists() and not (out2 / "index.html").exists()
