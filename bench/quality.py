@@ -37,11 +37,11 @@ OPTIMISERS = {
     "paper": {},
     "bounded_lbfgsb": {"optimizer": "lbfgs-b", "lower_bound": 0.0},
     "bounded_lbfgs": {"lower_bound": 0.0},
-    "autocorr": {"autocorrelation_weight": 1.0},
-    "widths": {"extra_kernel_widths": [3, 31]},
+    "autocorr": {"autocorrelation_weight": 3.0},
+    "widths": {"extra_kernel_widths": [3, 25]},
     "waveform": {"domain": "waveform"},
-    "combined": {"lower_bound": 0.0, "autocorrelation_weight": 1.0, "extra_kernel_widths": [3, 31]},
-    "combined_wave": {"domain": "waveform", "autocorrelation_weight": 1.0, "extra_kernel_widths": [3, 31]},
+    "combined": {"lower_bound": 0.0, "autocorrelation_weight": 3.0, "extra_kernel_widths": [3, 25]},
+    "combined_wave": {"domain": "waveform", "autocorrelation_weight": 3.0, "extra_kernel_widths": [3, 25]},
 }
 # Phase reconstructions: name -> (istft params, initialise from the content's phase). The first is the default.
 PHASES = {
