@@ -37,11 +37,14 @@ OPTIMISERS = {
     "paper": {},
     "bounded_lbfgsb": {"optimizer": "lbfgs-b", "lower_bound": 0.0},
     "bounded_lbfgs": {"lower_bound": 0.0},
+    "content_init": {"init": "content", "lower_bound": 0.0},
     "autocorr": {"autocorrelation_weight": 3.0},
     "widths": {"extra_kernel_widths": [3, 25]},
     "waveform": {"domain": "waveform"},
+    "waveform_content": {"domain": "waveform", "init": "content"},
     "combined": {"lower_bound": 0.0, "autocorrelation_weight": 3.0, "extra_kernel_widths": [3, 25]},
-    "combined_wave": {"domain": "waveform", "autocorrelation_weight": 3.0, "extra_kernel_widths": [3, 25]},
+    "combined_wave": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0,
+                      "extra_kernel_widths": [3, 25]},
 }
 # Phase reconstructions: name -> (istft params, initialise from the content's phase). The first is the default.
 PHASES = {
@@ -50,9 +53,10 @@ PHASES = {
     "gl_x3": ({"griffin_lim_iterations": "3x"}, False),
     "gl_content_phase_x3": ({"griffin_lim_iterations": "3x"}, True),
 }
-# Which phase variants each optimiser run feeds (waveform outputs carry their own phase).
-PHASES_FOR = {"paper": tuple(PHASES), "waveform": ("gl",), "combined_wave": ("gl",)}
-DEFAULT_PHASES = ("gl", "gl_content_phase")
+# Which phase variants each optimiser run feeds (waveform outputs carry their own phase, Griffin-Lim is skipped).
+PHASES_FOR = {"paper": ("gl", "gl_content_phase"), "bounded_lbfgs": ("gl", "gl_content_phase"),
+              "content_init": ("gl", "gl_content_phase"), "combined": ("gl", "gl_content_phase")}
+DEFAULT_PHASES = ("gl",)
 
 
 def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict, phases: tuple[str, ...], gl_iterations: int) -> str:
@@ -188,7 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--style-seconds", type=float, default=4.0)
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--n-filters", type=int, default=512)
-    ap.add_argument("--gl-iterations", type=int, default=200)
+    ap.add_argument("--gl-iterations", type=int, default=100)
     ap.add_argument("--configs", default=",".join(OPTIMISERS), help="comma-separated: " + ", ".join(OPTIMISERS))
     ap.add_argument("--pairs", default=",".join(f"{c}+{s}" for c, s in signals.PAIRS))
     ap.add_argument("--all-phases", action="store_true", help="feed every phase variant from every optimiser run")

@@ -35,16 +35,19 @@ class Waveform:
     """x = log1p(|STFT(w)|) of a signal w of ``length`` samples; ``phase`` holds STFT(w)'s phase after a run."""
 
     def __init__(self, *, n_fft: int, hop_length: int, win_length: int, window: str, length: int, init_scale: float,
-                 seed: int):
+                 seed: int, initial_signal: np.ndarray | None = None):
         self.stft_args = (n_fft, hop_length, win_length, window)
         self.length = length
         self.init_scale = init_scale
         self.seed = seed
+        self.initial_signal = initial_signal
         self.phase: np.ndarray | None = None
 
     def start(self, x0: torch.Tensor) -> torch.Tensor:
         # White noise whose level plays the part of the paper's small random log-magnitude start.
         w = torch.randn(self.length, generator=torch.Generator().manual_seed(self.seed + 1)) * self.init_scale
+        if self.initial_signal is not None:
+            w = w + torch.from_numpy(np.asarray(self.initial_signal, dtype=np.float32))
         return w.to(x0.device)
 
     def spectrum(self, w: torch.Tensor) -> torch.Tensor:

@@ -102,13 +102,16 @@ class Objective:
 
 
 def transfer(content: np.ndarray, style: np.ndarray, cfg: StyleConfig, *, device: str, seed: int,
-             progress=None, terms=(), parametrisation=None) -> tuple[np.ndarray, History]:
+             progress=None, terms=(), parametrisation=None, initial: np.ndarray | None = None
+             ) -> tuple[np.ndarray, History]:
     """Optimise a [bins, frames] log-magnitude so its features match ``content`` and its Grams ``style``."""
     n_bins = content.shape[0]
     weights = glorot_filters(n_bins, cfg, seed, device)
     objective = Objective(torch.from_numpy(content).to(device), torch.from_numpy(style).to(device), weights, cfg,
                           terms)
     start = torch.randn(content.shape, generator=torch.Generator().manual_seed(seed + 1)) * cfg.init_scale
+    if initial is not None:  # e.g. the content itself instead of the paper's near-silent random start
+        start = start + torch.from_numpy(initial)
     if cfg.lower_bound is not None:
         start = start.clamp_min(cfg.lower_bound)
     if parametrisation is not None:  # bounded torch L-BFGS or waveform domain, nodes/_parametrised.py

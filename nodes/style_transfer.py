@@ -42,6 +42,9 @@ class StyleTransfer(Node):
             Param("domain", "choice", "spectrogram", "spectrogram: optimise the log-magnitude (the paper); waveform: "
                   "optimise the signal through a differentiable STFT (Caracalla & Roebel 2019) — the output carries "
                   "its exact phase, so istft needs no Griffin-Lim", choices=("spectrogram", "waveform")),
+            Param("init", "choice", "noise", "noise: start from a small random spectrogram (the paper); content: start "
+                  "from the content itself (its signal in the waveform domain; needs the content's phase)",
+                  choices=("noise", "content")),
             Param("autocorrelation_weight", "float", 0.0, "weight of a loss on the feature maps' autocorrelation over "
                   "time (Antognini et al. 2019), which keeps the style's rhythm; 0: off (the paper)", min=0.0),
             Param("autocorrelation_seconds", "float", 1.0, "longest lag of the autocorrelation term", min=0.0,
@@ -88,10 +91,12 @@ class StyleTransfer(Node):
             def progress(i, n, loss, label=label):
                 ctx.progress(i, n, f"{label}loss {loss:.4g}")
 
-            parametrisation = self._parametrisation(content, seed)
+            parametrisation = self._parametrisation(content, ch, seed)
+            initial = content.magnitude[ch] if p["init"] == "content" and p["domain"] == "spectrogram" else None
             out[ch], history = transfer(np.ascontiguousarray(content.magnitude[ch]), np.ascontiguousarray(style_ch), cfg,
                                         device=ctx.device, seed=seed, progress=progress,
-                                        terms=self._terms(content, seed), parametrisation=parametrisation)
+                                        terms=self._terms(content, seed), parametrisation=parametrisation,
+                                        initial=initial)
             if p["domain"] == "waveform":
                 phase = np.empty_like(content.magnitude) if phase is None else phase
                 phase[ch] = parametrisation.phase
@@ -113,13 +118,14 @@ class StyleTransfer(Node):
         return build_terms(autocorrelation_weight=p["autocorrelation_weight"], autocorrelation_lag=lag,
                            extra_kernel_widths=p["extra_kernel_widths"], beta=p["beta"], seed=seed)
 
-    def _parametrisation(self, content: Spectrogram, seed: int):
+    def _parametrisation(self, content: Spectrogram, channel: int, seed: int):
         from ._parametrised import Bounded, Waveform
 
         p = self.params
         if p["domain"] == "waveform":
             return Waveform(n_fft=content.n_fft, hop_length=content.hop_length, win_length=content.win_length,
-                            window=content.window, length=content.length, init_scale=p["init_scale"], seed=seed)
+                            window=content.window, length=content.length, init_scale=p["init_scale"], seed=seed,
+                            initial_signal=_content_signal(content, channel) if p["init"] == "content" else None)
         if p["lower_bound"] is not None and p["optimizer"] == "lbfgs":
             return Bounded(p["lower_bound"])
         return None
@@ -139,3 +145,17 @@ class StyleTransfer(Node):
         if (content.sample_rate, content.n_fft) != (style.sample_rate, style.n_fft):
             raise ParameterError(f"content ({content.sample_rate} Hz, n_fft {content.n_fft}) and style ({style.sample_rate} Hz, "
                                  f"n_fft {style.n_fft}) differ; resample both to one rate and use one stft setting")
+
+
+def _content_signal(content: Spectrogram, channel: int) -> np.ndarray:
+    """The content channel's waveform, rebuilt exactly from its magnitude and phase."""
+    import torch
+
+    from ._spectral import istft
+
+    if content.phase is None:
+        raise ParameterError(f"init: content in the waveform domain needs the content's phase; set keep_phase: true "
+                             f"on the stft of {content.label}")
+    spec = torch.polar(torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[channel:channel + 1])),
+                       torch.from_numpy(np.ascontiguousarray(content.phase[channel:channel + 1])))
+    return istft(spec, content.n_fft, content.hop_length, content.win_length, content.window, content.length)[0].numpy()

@@ -189,3 +189,13 @@ def test_istft_phase_from_starts_griffin_lim_from_that_phase(tmp_path, wav_file,
     else:
         assert result.records["back"]["phase_init"] == "random"
         assert error > 0.1
+
+
+@pytest.mark.parametrize("domain", ["spectrogram", "waveform"])
+def test_content_init_starts_from_the_content(tmp_path, wav_file, rng, domain):
+    # With no style weight the content start is already optimal: the output stays the content.
+    path, out = _graph(tmp_path, wav_file, rng, f"    init: content\n    domain: {domain}\n    beta: 0.0")
+    result = run_graph(path, seed=0, device="cpu", keep={"styled", "c_spec"})
+    styled = result.values["styled"]["spectrogram"].magnitude
+    content = result.values["c_spec"]["spectrogram"].magnitude
+    assert np.corrcoef(styled.ravel(), content.ravel())[0, 1] > 0.999
