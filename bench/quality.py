@@ -152,7 +152,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
         have = [p for p in pairs if (p, cfg) in by]
         s = {k: float(np.mean([by[(p, cfg)][k] for p in have]))
              for k in ("content_correlation", "position", "spectral_convergence", "negative_bins_fraction",
-                       "tagger_frechet", *quality.STYLE_MEASURES) if all(k in by[(p, cfg)] for p in have)}
+                       "tagger_frechet", "tagger_ratio", *quality.STYLE_MEASURES) if all(k in by[(p, cfg)] for p in have)}
         if all((p, base) in by for p in have):
             ratios = [by[(p, cfg)][m] / by[(p, base)][m] for p in have for m in quality.STYLE_MEASURES
                       if by[(p, base)][m] > 0]
@@ -169,9 +169,9 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
     cols = ["content_correlation", *quality.STYLE_MEASURES, "position", "spectral_convergence", "negative_bins_fraction"]
     short = {"content_correlation": "corr", "mel_covariance": "melcov", "spectral_envelope": "env_dB",
              "rhythm": "rhythm", "position": "pos", "spectral_convergence": "gl_sc", "negative_bins_fraction": "neg",
-             "tagger_frechet": "tagger"}
+             "tagger_ratio": "tagger"}
     if tagger:
-        cols.insert(-3, "tagger_frechet")
+        cols.insert(-3, "tagger_ratio")
     head = f"{'pair':15s} {'config':30s} " + " ".join(f"{short.get(c, c):>8s}" for c in cols)
     print(head)
     for r in rows:
@@ -186,6 +186,53 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
                                        else f"{s.get(c, float('nan')):8.0f}" for c in cols + extra))
 
 
+def add_tagger_ratios(rows: list[dict], tagger) -> None:
+    """tagger Fréchet(output, style) / Fréchet(content, style): 1 = as far as the content, 0 = like the style."""
+    if tagger is None:
+        return
+    for r in rows:
+        ref = next(x for x in rows if x["pair"] == r["pair"] and x["config"] == "content")
+        r["tagger_ratio"] = r["tagger_frechet"] / ref["tagger_frechet"]
+
+
+def rescore(args) -> int:
+    """Merge earlier reports; with --tagger, add the tagger distance of every stored output."""
+    reports = [json.loads(path.read_text()) for path in args.from_json]
+    rows = [row for report in reports for row in report["rows"]]
+    tagger = None
+    if args.tagger:
+        from tagger_distance import TaggerDistance
+
+        tagger = TaggerDistance()
+        for report in reports:
+            st = report["settings"]
+            out = Path(st["out"])
+            for row in report["rows"]:
+                c_name, s_name = row["pair"].split("+")
+                style = signals.make(s_name, st["style_seconds"])
+                if row["config"] == "content":
+                    x = signals.make(c_name, st["content_seconds"])
+                elif row["config"] == "mix30":
+                    content = signals.make(c_name, st["content_seconds"])
+                    x = quality.equal_rms(content) + 0.3 * quality.equal_rms(style[:content.size])
+                elif row["config"] == "style*":
+                    x = signals.make(s_name, st["content_seconds"], seed=1)
+                else:
+                    opt, phase = row["config"].split("/")
+                    x = read(out / row["pair"] / opt / f"{phase}.wav")
+                row["tagger_frechet"] = tagger.distance(x, style, SR)
+        add_tagger_ratios(rows, tagger)
+    summary = summarise(rows)
+    print_table(rows, summary, tagger is not None)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"settings": [r["settings"] for r in reports],
+                                         "load_average": [(r["load_average_start"], r["load_average_end"]) for r in reports],
+                                         "rows": rows, "summary": summary}, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--content-seconds", type=float, default=3.0)
@@ -197,14 +244,24 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", default=",".join(f"{c}+{s}" for c, s in signals.PAIRS))
     ap.add_argument("--all-phases", action="store_true", help="feed every phase variant from every optimiser run")
     ap.add_argument("--out", type=Path, default=Path("out/quality"))
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1; see main())")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--tagger", action="store_true", help="add the musicnn Fréchet ratio (needs bench extra: musicnn)")
+    ap.add_argument("--from-json", type=Path, nargs="+", default=None,
+                    help="no new runs: merge these earlier reports (their WAVs must still exist) and re-score them")
     args = ap.parse_args(argv)
+    if args.from_json:
+        return rescore(args)
     args.configs = [c for c in args.configs.split(",") if c]
     unknown = [c for c in args.configs if c not in OPTIMISERS]
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
     pairs = [tuple(p.split("+")) for p in args.pairs.split(",") if p]
+    import torch
+
+    # On a loaded machine, torch's OpenMP threads spin against other processes: one thread measured
+    # ~10x faster Griffin-Lim here than two. Parallelise across benchmark processes instead.
+    torch.set_num_threads(args.threads)
     tagger = None
     if args.tagger:
         from tagger_distance import TaggerDistance
@@ -217,11 +274,7 @@ def main(argv=None) -> int:
     rows = []
     for pair in pairs:
         rows += run_pair(pair, args, args.out, tagger)
-    if tagger is not None:
-        for r in rows:
-            if r["config"] not in ("content",):
-                ref = next(x for x in rows if x["pair"] == r["pair"] and x["config"] == "content")
-                r["tagger_ratio"] = r["tagger_frechet"] / ref["tagger_frechet"]
+    add_tagger_ratios(rows, tagger)
     summary = summarise(rows)
     print_table(rows, summary, tagger is not None)
     report = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
