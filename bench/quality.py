@@ -45,6 +45,10 @@ OPTIMISERS = {
     "combined": {"lower_bound": 0.0, "autocorrelation_weight": 3.0, "extra_kernel_widths": [3, 25]},
     "combined_wave": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0,
                       "extra_kernel_widths": [3, 25]},
+    "wave_autocorr": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0},
+    "wave_widths": {"domain": "waveform", "init": "content", "extra_kernel_widths": [3, 25]},
+    "wave_strong": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0,
+                    "extra_kernel_widths": [3, 25], "alpha": 0.03},
 }
 # Phase reconstructions: name -> (istft params, initialise from the content's phase). The first is the default.
 PHASES = {
