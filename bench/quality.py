@@ -49,6 +49,9 @@ OPTIMISERS = {
     "wave_widths": {"domain": "waveform", "init": "content", "extra_kernel_widths": [3, 25]},
     "wave_strong": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0,
                     "extra_kernel_widths": [3, 25], "alpha": 0.03},
+    # α presets on the winner (waveform from the content): subtle / strong.
+    "wave_alpha1": {"domain": "waveform", "init": "content", "alpha": 1.0},
+    "wave_alpha001": {"domain": "waveform", "init": "content", "alpha": 0.01},
 }
 # Phase reconstructions: name -> (istft params, initialise from the content's phase). The first is the default.
 PHASES = {
@@ -202,6 +205,10 @@ def add_tagger_ratios(rows: list[dict], tagger) -> None:
 def rescore(args) -> int:
     """Merge earlier reports; with --tagger, add the tagger distance of every stored output."""
     reports = [json.loads(path.read_text()) for path in args.from_json]
+    seen = set()
+    for report in reports:  # a config measured in two runs appears once (the runs are deterministic)
+        report["rows"] = [r for r in report["rows"] if (r["pair"], r["config"]) not in seen
+                          and not seen.add((r["pair"], r["config"]))]
     rows = [row for report in reports for row in report["rows"]]
     tagger = None
     if args.tagger:

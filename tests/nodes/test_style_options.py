@@ -199,3 +199,12 @@ def test_content_init_starts_from_the_content(tmp_path, wav_file, rng, domain):
     styled = result.values["styled"]["spectrogram"].magnitude
     content = result.values["c_spec"]["spectrogram"].magnitude
     assert np.corrcoef(styled.ravel(), content.ravel())[0, 1] > 0.999
+
+
+def test_beyond_paper_graph_validates():
+    from pathlib import Path
+
+    from audiostyle_engine.run import prepare
+
+    graph = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml")
+    assert graph.nodes["styled"].params["domain"] == "waveform"
