@@ -52,6 +52,10 @@ OPTIMISERS = {
     # α presets on the winner (waveform from the content): subtle / strong.
     "wave_alpha1": {"domain": "waveform", "init": "content", "alpha": 1.0},
     "wave_alpha001": {"domain": "waveform", "init": "content", "alpha": 0.01},
+    "wave_alpha10": {"domain": "waveform", "init": "content", "alpha": 10.0},
+    "wave_alpha1_autocorr": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0},
+    "wave_alpha1_all": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0,
+                        "extra_kernel_widths": [3, 25]},
 }
 # Phase reconstructions: name -> (istft params, initialise from the content's phase). The first is the default.
 PHASES = {
