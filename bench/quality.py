@@ -52,11 +52,15 @@ OPTIMISERS = {
     # α presets on the winner (waveform from the content): subtle / strong.
     "wave_alpha1": {"domain": "waveform", "init": "content", "alpha": 1.0},
     "wave_alpha001": {"domain": "waveform", "init": "content", "alpha": 0.01},
+    "wave_alpha03": {"domain": "waveform", "init": "content", "alpha": 0.3},
     "wave_alpha10": {"domain": "waveform", "init": "content", "alpha": 10.0},
     "wave_alpha1_autocorr": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0},
     "wave_alpha1_all": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0,
                         "extra_kernel_widths": [3, 25]},
 }
+# The default run (about 25 min on this shared 2-core machine): the paper, each option alone, the winner.
+CORE_CONFIGS = ("paper", "bounded_lbfgsb", "bounded_lbfgs", "autocorr", "widths", "waveform", "waveform_content",
+                "combined_wave", "wave_alpha1")
 # Phase reconstructions: name -> (istft params, initialise from the content's phase). The first is the default.
 PHASES = {
     "gl": ({}, False),
@@ -255,7 +259,8 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--n-filters", type=int, default=512)
     ap.add_argument("--gl-iterations", type=int, default=100)
-    ap.add_argument("--configs", default=",".join(OPTIMISERS), help="comma-separated: " + ", ".join(OPTIMISERS))
+    ap.add_argument("--configs", default=",".join(CORE_CONFIGS),
+                    help="comma-separated, or 'all': " + ", ".join(OPTIMISERS))
     ap.add_argument("--pairs", default=",".join(f"{c}+{s}" for c, s in signals.PAIRS))
     ap.add_argument("--all-phases", action="store_true", help="feed every phase variant from every optimiser run")
     ap.add_argument("--out", type=Path, default=Path("out/quality"))
@@ -267,7 +272,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.from_json:
         return rescore(args)
-    args.configs = [c for c in args.configs.split(",") if c]
+    args.configs = list(OPTIMISERS) if args.configs == "all" else [c for c in args.configs.split(",") if c]
     unknown = [c for c in args.configs if c not in OPTIMISERS]
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
