@@ -78,30 +78,47 @@ def correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 class Objective:
     """L(x) = α·Σ(F(x) − F(c))² + β·Σ(G(x) − G(s))², with the targets computed once."""
 
-    def __init__(self, content: torch.Tensor, style: torch.Tensor, weights: torch.Tensor, cfg: StyleConfig):
+    def __init__(self, content: torch.Tensor, style: torch.Tensor, weights: torch.Tensor, cfg: StyleConfig,
+                 terms=()):
         self.cfg = cfg
         self.weights = weights
         self.content = content
+        self.style = style
         with torch.no_grad():
             self.content_features = features(content, weights)
             self.style_gram = gram(features(style, weights), cfg.gram_normalization)
+        self.terms = list(terms)  # options beyond the paper, nodes/_style_terms.py
+        for term in self.terms:
+            term.bind(self)
 
     def __call__(self, x: torch.Tensor):
         f = features(x, self.weights)
         content_loss = ((f - self.content_features) ** 2).sum()
         style_loss = ((gram(f, self.cfg.gram_normalization) - self.style_gram) ** 2).sum()
-        return self.cfg.alpha * content_loss + self.cfg.beta * style_loss, content_loss, style_loss
+        loss = self.cfg.alpha * content_loss + self.cfg.beta * style_loss
+        for term in self.terms:
+            loss = loss + term(x, f)
+        return loss, content_loss, style_loss
 
 
 def transfer(content: np.ndarray, style: np.ndarray, cfg: StyleConfig, *, device: str, seed: int,
-             progress=None) -> tuple[np.ndarray, History]:
+             progress=None, terms=(), parametrisation=None, initial: np.ndarray | None = None
+             ) -> tuple[np.ndarray, History]:
     """Optimise a [bins, frames] log-magnitude so its features match ``content`` and its Grams ``style``."""
     n_bins = content.shape[0]
     weights = glorot_filters(n_bins, cfg, seed, device)
-    objective = Objective(torch.from_numpy(content).to(device), torch.from_numpy(style).to(device), weights, cfg)
+    objective = Objective(torch.from_numpy(content).to(device), torch.from_numpy(style).to(device), weights, cfg,
+                          terms)
     start = torch.randn(content.shape, generator=torch.Generator().manual_seed(seed + 1)) * cfg.init_scale
+    if initial is not None:  # e.g. the content itself instead of the paper's near-silent random start
+        start = start + torch.from_numpy(initial)
     if cfg.lower_bound is not None:
         start = start.clamp_min(cfg.lower_bound)
+    if parametrisation is not None:  # bounded torch L-BFGS or waveform domain, nodes/_parametrised.py
+        from ._parametrised import optimise
+
+        x, history = optimise(objective, start.to(device), parametrisation, cfg, progress)
+        return x.detach().to("cpu", torch.float32).numpy(), history
     run = _scipy_lbfgsb if cfg.optimizer == "lbfgs-b" else _torch_lbfgs
     x, history = run(objective, start.to(device), cfg, progress)
     return x.detach().to("cpu", torch.float32).numpy(), history

@@ -39,8 +39,20 @@ class StyleTransfer(Node):
             Param("gram_normalization", "choice", settings.GRAM_NORMALIZATION,
                   "frames: Gram / number of frames, so content and style may differ in length; none: the paper's plain sum",
                   choices=("frames", "none")),
-            Param("lower_bound", "float", None, "lbfgs-b only: lower bound on the log-magnitude (0 keeps magnitudes ≥ 0)",
-                  nullable=True),
+            Param("lower_bound", "float", None, "lower bound on the log-magnitude (0 keeps magnitudes ≥ 0); lbfgs-b: "
+                  "a box bound, lbfgs: optimises z with x = bound + z²", nullable=True),
+            Param("domain", "choice", "spectrogram", "spectrogram: optimise the log-magnitude (the paper); waveform: "
+                  "optimise the signal through a differentiable STFT (Caracalla & Roebel 2019) — the output carries "
+                  "its exact phase, so istft needs no Griffin-Lim", choices=("spectrogram", "waveform")),
+            Param("init", "choice", "noise", "noise: start from a small random spectrogram (the paper); content: start "
+                  "from the content itself (its signal in the waveform domain; needs the content's phase)",
+                  choices=("noise", "content")),
+            Param("autocorrelation_weight", "float", 0.0, "weight of a loss on the feature maps' autocorrelation over "
+                  "time (Antognini et al. 2019), which keeps the style's rhythm; 0: off (the paper)", min=0.0),
+            Param("autocorrelation_seconds", "float", 1.0, "longest lag of the autocorrelation term", min=0.0,
+                  unit="s"),
+            Param("extra_kernel_widths", "list", [], "widths of further random conv layers whose Grams join the "
+                  "style loss (weight beta each), e.g. [3, 25]; []: the paper's single layer"),
             Param("seed", "int", None, "seed for filters and start (null: the run's --seed, else 0)", nullable=True, min=0),
             Param("min_seconds", "float", settings.MIN_STYLE_TRANSFER_SECONDS, "refuse shorter content or style",
                   min=0.0, unit="s"),
@@ -49,9 +61,18 @@ class StyleTransfer(Node):
 
     @classmethod
     def check_params(cls, params):
-        if params["lower_bound"] is not None and params["optimizer"] != "lbfgs-b":
-            return [ParamProblem("lower_bound", "lower_bound needs optimizer: lbfgs-b")]
-        return []
+        problems = []
+        if params["domain"] == "waveform":
+            if params["optimizer"] != "lbfgs":
+                problems.append(ParamProblem("optimizer", "domain: waveform needs optimizer: lbfgs"))
+            if params["lower_bound"] is not None:
+                problems.append(ParamProblem("lower_bound", "domain: waveform keeps magnitudes ≥ 0 by construction; "
+                                             "remove lower_bound"))
+        for i, width in enumerate(params["extra_kernel_widths"]):
+            if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 512:
+                problems.append(ParamProblem("extra_kernel_widths", f"extra_kernel_widths[{i}]={width!r} must be an "
+                                             "integer in [1, 512]", (i,)))
+        return problems
 
     def process(self, ctx, content: Spectrogram, style: Spectrogram) -> dict:
         from ._style_core import StyleConfig, transfer
@@ -62,6 +83,7 @@ class StyleTransfer(Node):
                           p["history_size"], p["init_scale"], p["gram_normalization"], p["lower_bound"])
         seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
         out = np.empty_like(content.magnitude)
+        phase = None  # known only when the waveform itself was optimised
         histories = []
         t0 = time.perf_counter()
         for ch in range(content.channels):
@@ -71,8 +93,15 @@ class StyleTransfer(Node):
             def progress(i, n, loss, label=label):
                 ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
 
+            parametrisation = self._parametrisation(content, ch, seed)
+            initial = content.magnitude[ch] if p["init"] == "content" and p["domain"] == "spectrogram" else None
             out[ch], history = transfer(np.ascontiguousarray(content.magnitude[ch]), np.ascontiguousarray(style_ch), cfg,
-                                        device=ctx.device, seed=seed, progress=progress)
+                                        device=ctx.device, seed=seed, progress=progress,
+                                        terms=self._terms(content, seed), parametrisation=parametrisation,
+                                        initial=initial)
+            if p["domain"] == "waveform":
+                phase = np.empty_like(content.magnitude) if phase is None else phase
+                phase[ch] = parametrisation.phase
             histories.append(history.as_dict())
         ctx.record("history", histories[0])
         ctx.record("channel_histories", histories)
@@ -80,20 +109,55 @@ class StyleTransfer(Node):
         ctx.record("device", ctx.device)
         ctx.record("negative_bins_fraction", float(np.mean(out < 0)))
         return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
-                                           content.window, content.length, content.scale, None, content.source,
+                                           content.window, content.length, content.scale, phase, content.source,
                                            {"style_source": style.source})}
+
+    def _terms(self, content: Spectrogram, seed: int) -> list:
+        from ._style_terms import build_terms
+
+        p = self.params
+        lag = int(round(p["autocorrelation_seconds"] * content.sample_rate / content.hop_length))
+        return build_terms(autocorrelation_weight=p["autocorrelation_weight"], autocorrelation_lag=lag,
+                           extra_kernel_widths=p["extra_kernel_widths"], beta=p["beta"], seed=seed)
+
+    def _parametrisation(self, content: Spectrogram, channel: int, seed: int):
+        from ._parametrised import Bounded, Waveform
+
+        p = self.params
+        if p["domain"] == "waveform":
+            return Waveform(n_fft=content.n_fft, hop_length=content.hop_length, win_length=content.win_length,
+                            window=content.window, length=content.length, init_scale=p["init_scale"], seed=seed,
+                            initial_signal=_content_signal(content, channel) if p["init"] == "content" else None)
+        if p["lower_bound"] is not None and p["optimizer"] == "lbfgs":
+            return Bounded(p["lower_bound"])
+        return None
 
     def _check_inputs(self, content: Spectrogram, style: Spectrogram) -> None:
         p = self.params
+        widest = max([p["kernel_width"], *p["extra_kernel_widths"]])
         for name, s in (("content", content), ("style", style)):
             if s.scale != "log1p":
                 raise ParameterError(f"{name} spectrogram must have scale log1p (the paper's log(1+|S|)); set scale: log1p on its stft")
             seconds = s.length / s.sample_rate
-            if seconds < p["min_seconds"] or s.frames < p["kernel_width"]:
+            if seconds < p["min_seconds"] or s.frames < widest:
                 raise InputFileError(f"{name} {s.label} is {seconds:.2f} s long; style transfer needs at least "
-                                     f"{max(p['min_seconds'], p['kernel_width'] * s.hop_length / s.sample_rate):.2f} s — use a longer clip")
+                                     f"{max(p['min_seconds'], widest * s.hop_length / s.sample_rate):.2f} s — use a longer clip")
             if float(np.max(s.magnitude)) < np.log1p(10 ** (settings.SILENCE_DBFS / 20)):
                 raise InputFileError(f"{name} {s.label} is silent; style transfer needs a clip with sound in it")
         if (content.sample_rate, content.n_fft) != (style.sample_rate, style.n_fft):
             raise ParameterError(f"content ({content.sample_rate} Hz, n_fft {content.n_fft}) and style ({style.sample_rate} Hz, "
                                  f"n_fft {style.n_fft}) differ; resample both to one rate and use one stft setting")
+
+
+def _content_signal(content: Spectrogram, channel: int) -> np.ndarray:
+    """The content channel's waveform, rebuilt exactly from its magnitude and phase."""
+    import torch
+
+    from ._spectral import istft
+
+    if content.phase is None:
+        raise ParameterError(f"init: content in the waveform domain needs the content's phase; set keep_phase: true "
+                             f"on the stft of {content.label}")
+    spec = torch.polar(torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[channel:channel + 1])),
+                       torch.from_numpy(np.ascontiguousarray(content.phase[channel:channel + 1])))
+    return istft(spec, content.n_fft, content.hop_length, content.win_length, content.window, content.length)[0].numpy()

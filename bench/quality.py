@@ -1,0 +1,311 @@
+"""Style-transfer quality benchmark: the paper's default against each option, on the paper's kinds of pair.
+
+    python bench/quality.py [--content-seconds 3] [--iterations 50] [--n-filters 512] [--configs a,b]
+                            [--pairs speech+drums,...] [--json out/quality.json] [--tagger]
+
+For each pair (content, style) it writes the generated clips (bench/signals.py), runs the
+style-transfer graph once per optimiser configuration (each run feeds several istft branches, so
+phase-reconstruction options share one optimisation), and measures every output WAV with
+audiostyle_engine.quality at equal RMS. Reference rows give the scale: "content" (output = content),
+"mix30" (content + 30 % style at equal RMS), "style*" (another excerpt of the style).
+
+Summary columns: `pos` = mean over the style measures of d(output, style) / d(content, style)
+(1 = where the content is, 0 = where the style is); `vs_paper` = mean over measures and pairs of
+d(config) / d(paper default) − 1 (negative = closer to the style than the paper default).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+import signals  # noqa: E402
+from audiostyle_engine import quality  # noqa: E402
+
+SR = signals.SR
+
+# Optimiser configurations: name -> style_transfer params beyond the shared ones.
+OPTIMISERS = {
+    "paper": {},
+    "bounded_lbfgsb": {"optimizer": "lbfgs-b", "lower_bound": 0.0},
+    "bounded_lbfgs": {"lower_bound": 0.0},
+    "content_init": {"init": "content", "lower_bound": 0.0},
+    "autocorr": {"autocorrelation_weight": 3.0},
+    "widths": {"extra_kernel_widths": [3, 25]},
+    "waveform": {"domain": "waveform"},
+    "waveform_content": {"domain": "waveform", "init": "content"},
+    "combined": {"lower_bound": 0.0, "autocorrelation_weight": 3.0, "extra_kernel_widths": [3, 25]},
+    "combined_wave": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0,
+                      "extra_kernel_widths": [3, 25]},
+    "wave_autocorr": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0},
+    "wave_widths": {"domain": "waveform", "init": "content", "extra_kernel_widths": [3, 25]},
+    "wave_strong": {"domain": "waveform", "init": "content", "autocorrelation_weight": 3.0,
+                    "extra_kernel_widths": [3, 25], "alpha": 0.03},
+    # α presets on the winner (waveform from the content): subtle / strong.
+    "wave_alpha1": {"domain": "waveform", "init": "content", "alpha": 1.0},
+    "wave_alpha001": {"domain": "waveform", "init": "content", "alpha": 0.01},
+    "wave_alpha03": {"domain": "waveform", "init": "content", "alpha": 0.3},
+    "wave_alpha10": {"domain": "waveform", "init": "content", "alpha": 10.0},
+    "wave_alpha1_autocorr": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0},
+    "wave_alpha1_all": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0,
+                        "extra_kernel_widths": [3, 25]},
+}
+# The default run (about 25 min on this shared 2-core machine): the paper, each option alone, the winner.
+CORE_CONFIGS = ("paper", "bounded_lbfgsb", "bounded_lbfgs", "autocorr", "widths", "waveform", "waveform_content",
+                "combined_wave", "wave_alpha1")
+# Phase reconstructions: name -> (istft params, initialise from the content's phase). The first is the default.
+PHASES = {
+    "gl": ({}, False),
+    "gl_content_phase": ({}, True),
+    "gl_x3": ({"griffin_lim_iterations": "3x"}, False),
+    "gl_content_phase_x3": ({"griffin_lim_iterations": "3x"}, True),
+}
+# Which phase variants each optimiser run feeds (waveform outputs carry their own phase, Griffin-Lim is skipped).
+PHASES_FOR = {"paper": ("gl", "gl_content_phase"), "bounded_lbfgs": ("gl", "gl_content_phase"),
+              "content_init": ("gl", "gl_content_phase"), "combined": ("gl", "gl_content_phase")}
+DEFAULT_PHASES = ("gl",)
+
+
+def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict, phases: tuple[str, ...], gl_iterations: int) -> str:
+    lines = [
+        "description: quality benchmark run", "nodes:",
+        f"  c_in: {{type: load, path: '{content}'}}",
+        f"  s_in: {{type: load, path: '{style}'}}",
+        "  c_spec: {type: stft, inputs: {audio: c_in}}",
+        "  s_spec: {type: stft, inputs: {audio: s_in}}",
+        "  styled:", "    type: style_transfer", "    inputs: {content: c_spec, style: s_spec}",
+    ]
+    lines += [f"    {k}: {json.dumps(v)}" for k, v in st_params.items()]
+    for phase in phases:
+        params, from_content = PHASES[phase]
+        inputs = "{spectrogram: styled, phase_from: c_spec}" if from_content else "{spectrogram: styled}"
+        iters = gl_iterations * 3 if params.get("griffin_lim_iterations") == "3x" else gl_iterations
+        lines += [f"  i_{phase}: {{type: istft, inputs: {inputs}, griffin_lim_iterations: {iters}}}",
+                  f"  w_{phase}: {{type: write, inputs: {{audio: i_{phase}}}, path: '{out_dir / (phase + '.wav')}', "
+                  "bit_depth: 32, clip: clip}"]
+    return "\n".join(lines) + "\n"
+
+
+def read(path: Path) -> np.ndarray:
+    from scipy.io import wavfile
+
+    sr, x = wavfile.read(str(path))
+    assert sr == SR, (path, sr)
+    return x.astype(np.float64) if x.ndim == 1 else x.mean(axis=1).astype(np.float64)
+
+
+def measure(x, content, style, tagger=None) -> dict:
+    row = quality.evaluate(x, content, style, SR)
+    if tagger is not None:
+        row["tagger_frechet"] = tagger.distance(x, style)
+    return row
+
+
+def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
+    from audiostyle_engine.run import run_graph
+
+    c_name, s_name = pair
+    pair_dir = work / f"{c_name}+{s_name}"
+    content = signals.make(c_name, args.content_seconds)
+    style = signals.make(s_name, args.style_seconds)
+    c_path = signals.write_wav(pair_dir / "content.wav", content)
+    s_path = signals.write_wav(pair_dir / "style.wav", style)
+    rows = []
+
+    def add(name, x, **extra):
+        row = {"pair": f"{c_name}+{s_name}", "config": name, **measure(x, content, style, tagger), **extra}
+        rows.append(row)
+        return row
+
+    ref = add("content", content, spectral_convergence=quality.griffin_lim_convergence(content, args.gl_iterations),
+              negative_bins_fraction=0.0)
+    add("mix30", quality.equal_rms(content) + 0.3 * quality.equal_rms(style[:content.size]))
+    add("style*", signals.make(s_name, args.content_seconds, seed=1),
+        spectral_convergence=quality.griffin_lim_convergence(style, args.gl_iterations), negative_bins_fraction=0.0)
+    shared = {"n_filters": args.n_filters, "iterations": args.iterations}
+    for opt_name in args.configs:
+        phases = PHASES_FOR.get(opt_name, DEFAULT_PHASES) if not args.all_phases else tuple(PHASES)
+        out_dir = pair_dir / opt_name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        graph = out_dir / "graph.yaml"
+        graph.write_text(graph_yaml(c_path, s_path, out_dir, {**shared, **OPTIMISERS[opt_name]}, phases,
+                                    args.gl_iterations))
+        t0 = time.perf_counter()
+        result = run_graph(graph, seed=0, device="cpu")
+        seconds = time.perf_counter() - t0
+        st = result.records["styled"]
+        history = st["history"]
+        for phase in phases:
+            istft = result.records.get(f"i_{phase}", {})
+            row = add(f"{opt_name}/{phase}", read(out_dir / f"{phase}.wav"),
+                      spectral_convergence=istft.get("spectral_convergence", float("nan")),
+                      negative_bins_fraction=st["negative_bins_fraction"], final_loss=history["loss"][-1],
+                      evaluations=history["evaluations"], seconds=seconds)
+            row["position"] = float(np.mean(list(quality.positions(row, ref).values())))
+        print(f"  {c_name}+{s_name} {opt_name}: {seconds:.0f} s, loss {history['loss'][-1]:.4g}", flush=True)
+    for row in rows:
+        row.setdefault("position", float(np.mean(list(quality.positions(row, ref).values()))))
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict[str, dict]:
+    """Per config: means over pairs, and the mean distance ratio to the paper default per measure."""
+    configs = list(dict.fromkeys(r["config"] for r in rows))
+    pairs = list(dict.fromkeys(r["pair"] for r in rows))
+    by = {(r["pair"], r["config"]): r for r in rows}
+    base = "paper/gl"
+    summary = {}
+    for cfg in configs:
+        have = [p for p in pairs if (p, cfg) in by]
+        s = {k: float(np.mean([by[(p, cfg)][k] for p in have]))
+             for k in ("content_correlation", "position", "spectral_convergence", "negative_bins_fraction",
+                       "tagger_frechet", "tagger_ratio", *quality.STYLE_MEASURES) if all(k in by[(p, cfg)] for p in have)}
+        if all((p, base) in by for p in have):
+            ratios = [by[(p, cfg)][m] / by[(p, base)][m] for p in have for m in quality.STYLE_MEASURES
+                      if by[(p, base)][m] > 0]
+            s["vs_paper"] = float(np.mean(ratios) - 1)
+            drum = [p for p in have if p.endswith("+drums")]
+            if drum:
+                s["rhythm_vs_paper_drums"] = float(np.mean([by[(p, cfg)]["rhythm"] / by[(p, base)]["rhythm"]
+                                                            for p in drum]) - 1)
+        summary[cfg] = s
+    return summary
+
+
+def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
+    cols = ["content_correlation", *quality.STYLE_MEASURES, "position", "spectral_convergence", "negative_bins_fraction"]
+    short = {"content_correlation": "corr", "mel_covariance": "melcov", "spectral_envelope": "env_dB",
+             "rhythm": "rhythm", "position": "pos", "spectral_convergence": "gl_sc", "negative_bins_fraction": "neg",
+             "tagger_ratio": "tagger"}
+    if tagger:
+        cols.insert(-3, "tagger_ratio")
+    head = f"{'pair':15s} {'config':30s} " + " ".join(f"{short.get(c, c):>8s}" for c in cols)
+    print(head)
+    for r in rows:
+        print(f"{r['pair']:15s} {r['config']:30s} " +
+              " ".join(f"{r.get(c, float('nan')):8.3g}" if not c == "mel_covariance" else f"{r.get(c, float('nan')):8.0f}"
+                       for c in cols))
+    print("\nmeans over pairs")
+    extra = ["vs_paper", "rhythm_vs_paper_drums"]
+    print(f"{'config':30s} " + " ".join(f"{short.get(c, c):>8s}" for c in cols + extra))
+    for cfg, s in summary.items():
+        print(f"{cfg:30s} " + " ".join(f"{s.get(c, float('nan')):8.3g}" if c != "mel_covariance"
+                                       else f"{s.get(c, float('nan')):8.0f}" for c in cols + extra))
+
+
+def add_tagger_ratios(rows: list[dict], tagger) -> None:
+    """tagger Fréchet(output, style) / Fréchet(content, style): 1 = as far as the content, 0 = like the style."""
+    if tagger is None:
+        return
+    for r in rows:
+        ref = next(x for x in rows if x["pair"] == r["pair"] and x["config"] == "content")
+        r["tagger_ratio"] = r["tagger_frechet"] / ref["tagger_frechet"]
+
+
+def rescore(args) -> int:
+    """Merge earlier reports; with --tagger, add the tagger distance of every stored output."""
+    reports = [json.loads(path.read_text()) for path in args.from_json]
+    seen = set()
+    for report in reports:  # a config measured in two runs appears once (the runs are deterministic)
+        report["rows"] = [r for r in report["rows"] if (r["pair"], r["config"]) not in seen
+                          and not seen.add((r["pair"], r["config"]))]
+    rows = [row for report in reports for row in report["rows"]]
+    tagger = None
+    if args.tagger:
+        from tagger_distance import TaggerDistance
+
+        tagger = TaggerDistance()
+        for report in reports:
+            st = report["settings"]
+            out = Path(st["out"])
+            for row in report["rows"]:
+                c_name, s_name = row["pair"].split("+")
+                style = signals.make(s_name, st["style_seconds"])
+                if row["config"] == "content":
+                    x = signals.make(c_name, st["content_seconds"])
+                elif row["config"] == "mix30":
+                    content = signals.make(c_name, st["content_seconds"])
+                    x = quality.equal_rms(content) + 0.3 * quality.equal_rms(style[:content.size])
+                elif row["config"] == "style*":
+                    x = signals.make(s_name, st["content_seconds"], seed=1)
+                else:
+                    opt, phase = row["config"].split("/")
+                    x = read(out / row["pair"] / opt / f"{phase}.wav")
+                row["tagger_frechet"] = tagger.distance(x, style, SR)
+        add_tagger_ratios(rows, tagger)
+    summary = summarise(rows)
+    print_table(rows, summary, tagger is not None)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"settings": [r["settings"] for r in reports],
+                                         "load_average": [(r["load_average_start"], r["load_average_end"]) for r in reports],
+                                         "rows": rows, "summary": summary}, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--content-seconds", type=float, default=3.0)
+    ap.add_argument("--style-seconds", type=float, default=4.0)
+    ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--n-filters", type=int, default=512)
+    ap.add_argument("--gl-iterations", type=int, default=100)
+    ap.add_argument("--configs", default=",".join(CORE_CONFIGS),
+                    help="comma-separated, or 'all': " + ", ".join(OPTIMISERS))
+    ap.add_argument("--pairs", default=",".join(f"{c}+{s}" for c, s in signals.PAIRS))
+    ap.add_argument("--all-phases", action="store_true", help="feed every phase variant from every optimiser run")
+    ap.add_argument("--out", type=Path, default=Path("out/quality"))
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1; see main())")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--tagger", action="store_true", help="add the musicnn Fréchet ratio (needs bench extra: musicnn)")
+    ap.add_argument("--from-json", type=Path, nargs="+", default=None,
+                    help="no new runs: merge these earlier reports (their WAVs must still exist) and re-score them")
+    args = ap.parse_args(argv)
+    if args.from_json:
+        return rescore(args)
+    args.configs = list(OPTIMISERS) if args.configs == "all" else [c for c in args.configs.split(",") if c]
+    unknown = [c for c in args.configs if c not in OPTIMISERS]
+    if unknown:
+        ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
+    pairs = [tuple(p.split("+")) for p in args.pairs.split(",") if p]
+    import torch
+
+    # On a loaded machine, torch's OpenMP threads spin against other processes: one thread measured
+    # ~10x faster Griffin-Lim here than two. Parallelise across benchmark processes instead.
+    torch.set_num_threads(args.threads)
+    tagger = None
+    if args.tagger:
+        from tagger_distance import TaggerDistance
+
+        tagger = TaggerDistance()
+    load = os.getloadavg()
+    print(f"content {args.content_seconds} s, style {args.style_seconds} s, {args.n_filters} filters, "
+          f"{args.iterations} iterations, Griffin-Lim {args.gl_iterations}; load average {load[0]:.2f}", flush=True)
+    t0 = time.perf_counter()
+    rows = []
+    for pair in pairs:
+        rows += run_pair(pair, args, args.out, tagger)
+    add_tagger_ratios(rows, tagger)
+    summary = summarise(rows)
+    print_table(rows, summary, tagger is not None)
+    report = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+              "load_average_start": load, "load_average_end": os.getloadavg(), "seconds": time.perf_counter() - t0,
+              "rows": rows, "summary": summary}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,210 @@
+"""Mechanics of the style-transfer options beyond the paper (not their quality: bench/quality.py measures that)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from audiostyle_engine.graph import GraphValidationError
+from audiostyle_engine.run import run_graph
+from tests.conftest import SR, chirp, noise, read_audio
+from nodes._parametrised import Bounded, Waveform
+from nodes._style_core import StyleConfig, features, glorot_filters, transfer
+from nodes._style_terms import AutocorrelationTerm, WidthGramTerm, autocorrelation
+
+TINY = StyleConfig(n_filters=8, kernel_width=5, alpha=0.1, beta=1.0, iterations=4, optimizer="lbfgs", history_size=5,
+                   init_scale=1e-3, gram_normalization="frames")
+
+
+def _spectra(rng, bins=33, frames=40):
+    content = np.abs(rng.standard_normal((bins, frames))).astype(np.float32)
+    style = np.abs(rng.standard_normal((bins, frames + 7))).astype(np.float32) * 2
+    return content, style
+
+
+def test_autocorrelation_matches_direct_sum(rng):
+    f = torch.from_numpy(rng.standard_normal((3, 20)))
+    got = autocorrelation(f, 6).numpy()
+    x = f.numpy()
+    want = np.stack([[np.dot(row[:20 - lag], row[lag:]) / (20 - lag) for lag in range(7)] for row in x])
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_autocorrelation_term_vanishes_at_the_style_and_pulls_elsewhere(rng):
+    content, style = _spectra(rng)
+    from nodes._style_core import Objective
+
+    weights = glorot_filters(content.shape[0], TINY, 0, "cpu")
+    term = AutocorrelationTerm(1.0, max_lag=8)
+    Objective(torch.from_numpy(content), torch.from_numpy(style), weights, TINY, [term])
+    s = torch.from_numpy(style)
+    assert term.lag == 8
+    assert float(term(s, features(s, weights))) == pytest.approx(0.0, abs=1e-9)
+    x = torch.from_numpy(content).requires_grad_(True)
+    loss = term(x, features(x, weights))
+    loss.backward()
+    assert loss.item() > 0 and float(x.grad.abs().sum()) > 0
+
+
+def test_autocorrelation_lag_is_capped_by_the_shorter_clip(rng):
+    content, style = _spectra(rng, frames=30)
+    from nodes._style_core import Objective
+
+    term = AutocorrelationTerm(1.0, max_lag=1000)
+    Objective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY, [term])
+    assert term.lag == (30 - TINY.kernel_width + 1) // 2
+    assert tuple(term.target.shape) == (TINY.n_filters, term.lag + 1)
+
+
+@pytest.mark.parametrize("width", [1, 3, 17])
+def test_extra_width_features_have_the_expected_shapes(rng, width):
+    content, style = _spectra(rng)
+    from nodes._style_core import Objective
+
+    term = WidthGramTerm(width, weight=1.0, seed=0)
+    Objective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY, [term])
+    assert tuple(term.weights.shape) == (TINY.n_filters, 33, width)
+    assert tuple(features(torch.from_numpy(content), term.weights).shape) == (TINY.n_filters, 40 - width + 1)
+    assert tuple(term.target.shape) == (TINY.n_filters, TINY.n_filters)
+    assert not torch.equal(term.weights[:, :, :1], glorot_filters(33, TINY, 0, "cpu")[:, :, :1])
+
+
+def test_extra_widths_change_the_result(rng):
+    content, style = _spectra(rng)
+    plain, _ = transfer(content, style, TINY, device="cpu", seed=0)
+    widened, _ = transfer(content, style, TINY, device="cpu", seed=0, terms=[WidthGramTerm(9, 1.0, 0)])
+    assert plain.shape == widened.shape
+    assert np.abs(plain - widened).max() > 1e-4
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "lbfgs-b"])
+def test_lower_bound_holds(rng, optimizer):
+    content, style = _spectra(rng)
+    from dataclasses import replace
+
+    cfg = replace(TINY, optimizer=optimizer, lower_bound=0.0, iterations=8)
+    free, _ = transfer(content, style, replace(TINY, iterations=8), device="cpu", seed=0)
+    bounded, history = transfer(content, style, cfg, device="cpu", seed=0,
+                                parametrisation=Bounded(0.0) if optimizer == "lbfgs" else None)
+    assert free.min() < 0  # the unbounded optimiser does go negative here, so the bound has work to do
+    assert bounded.min() >= 0.0
+    assert history.loss[-1] < history.loss[0]
+
+
+def test_waveform_domain_gives_a_consistent_spectrogram(rng):
+    n_fft, hop, length = 64, 16, 640
+    frames = length // hop + 1
+    content, style = _spectra(rng, bins=n_fft // 2 + 1, frames=frames)
+    wave = Waveform(n_fft=n_fft, hop_length=hop, win_length=n_fft, window="hann", length=length, init_scale=1e-3,
+                    seed=0)
+    x, history = transfer(content, style, TINY, device="cpu", seed=0, parametrisation=wave)
+    assert x.shape == content.shape and wave.phase.shape == content.shape
+    assert history.loss[-1] < history.loss[0]
+    from nodes._spectral import istft, stft
+
+    spec = torch.polar(torch.from_numpy(np.expm1(x)), torch.from_numpy(wave.phase))
+    signal = istft(spec.unsqueeze(0), n_fft, hop, n_fft, "hann", length)
+    again = np.log1p(stft(signal, n_fft, hop, n_fft, "hann").abs()[0].numpy())
+    np.testing.assert_allclose(again, x, atol=1e-3)
+
+
+GRAPH = """
+nodes:
+  c_in: {{type: load, path: '{content}'}}
+  s_in: {{type: load, path: '{style}'}}
+  c_spec: {{type: stft, inputs: {{audio: c_in}}, n_fft: 256, hop_length: 64}}
+  s_spec: {{type: stft, inputs: {{audio: s_in}}, n_fft: 256, hop_length: 64}}
+  styled:
+    type: style_transfer
+    inputs: {{content: c_spec, style: s_spec}}
+    n_filters: 8
+    iterations: 3
+{extra}
+  back: {{type: istft, inputs: {{spectrogram: styled}}, griffin_lim_iterations: 5}}
+  save: {{type: write, inputs: {{audio: back}}, path: '{out}', clip: clip}}
+"""
+
+
+def _graph(tmp_path, wav_file, rng, extra: str) -> tuple:
+    content = wav_file("c.wav", chirp(seconds=1.0))
+    style = wav_file("s.wav", noise(rng, seconds=1.2))
+    path = tmp_path / "g.yaml"
+    out = tmp_path / "out.wav"
+    path.write_text(GRAPH.format(content=content, style=style, out=out, extra=extra))
+    return path, out
+
+
+def test_waveform_graph_needs_no_griffin_lim(tmp_path, wav_file, rng):
+    path, out = _graph(tmp_path, wav_file, rng, "    domain: waveform\n    autocorrelation_weight: 1.0\n"
+                                                 "    extra_kernel_widths: [3]")
+    result = run_graph(path, seed=0, device="cpu")
+    assert "phase_init" not in result.records["back"]  # the carried phase was used: no Griffin-Lim ran
+    assert result.records["back"]["spectral_convergence"] < 1e-3
+    assert result.records["styled"]["negative_bins_fraction"] == 0.0
+    samples, sr = read_audio(out)
+    assert sr == SR and samples.shape[1] == SR and np.abs(samples).max() > 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("    domain: waveform\n    optimizer: lbfgs-b", "domain: waveform needs optimizer: lbfgs"),
+    ("    domain: waveform\n    lower_bound: 0.0", "remove lower_bound"),
+    ("    extra_kernel_widths: [3, 0]", r"extra_kernel_widths\[1\]=0 must be an integer"),
+])
+def test_option_conflicts_are_reported_before_running(tmp_path, wav_file, rng, extra, message):
+    path, out = _graph(tmp_path, wav_file, rng, extra)
+    with pytest.raises(GraphValidationError, match=message):
+        run_graph(path, seed=0, device="cpu")
+    assert not out.exists()
+
+
+ISTFT_GRAPH = """
+nodes:
+  a_in: {{type: load, path: '{audio}'}}
+  spec: {{type: stft, inputs: {{audio: a_in}}}}
+  back:
+    type: istft
+    inputs: {{{inputs}}}
+    phase: griffin_lim
+    griffin_lim_iterations: 0
+  save: {{type: write, inputs: {{audio: back}}, path: '{out}', bit_depth: 32}}
+"""
+
+
+@pytest.mark.parametrize("from_content", [True, False])
+def test_istft_phase_from_starts_griffin_lim_from_that_phase(tmp_path, wav_file, from_content):
+    source = chirp(seconds=1.0)
+    audio = wav_file("a.wav", source)
+    out = tmp_path / "back.wav"
+    inputs = "spectrogram: spec, phase_from: spec" if from_content else "spectrogram: spec"
+    (tmp_path / "g.yaml").write_text(ISTFT_GRAPH.format(audio=audio, out=out, inputs=inputs))
+    result = run_graph(tmp_path / "g.yaml", seed=0, device="cpu")
+    back, _ = read_audio(out)
+    original, _ = read_audio(audio)
+    error = np.abs(back - original).max()
+    # With zero iterations the output is exactly the starting phase's inverse: the source's own phase
+    # gives the source back, a random phase does not.
+    if from_content:
+        assert result.records["back"]["phase_init"] == "phase_from"
+        assert error < 1e-3 and result.records["back"]["spectral_convergence"] < 1e-3
+    else:
+        assert result.records["back"]["phase_init"] == "random"
+        assert error > 0.1
+
+
+@pytest.mark.parametrize("domain", ["spectrogram", "waveform"])
+def test_content_init_starts_from_the_content(tmp_path, wav_file, rng, domain):
+    # With no style weight the content start is already optimal: the output stays the content.
+    path, out = _graph(tmp_path, wav_file, rng, f"    init: content\n    domain: {domain}\n    beta: 0.0")
+    result = run_graph(path, seed=0, device="cpu", keep={"styled", "c_spec"})
+    styled = result.values["styled"]["spectrogram"].magnitude
+    content = result.values["c_spec"]["spectrogram"].magnitude
+    assert np.corrcoef(styled.ravel(), content.ravel())[0, 1] > 0.999
+
+
+def test_beyond_paper_graph_validates():
+    from pathlib import Path
+
+    from audiostyle_engine.run import prepare
+
+    graph = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml")
+    assert graph.nodes["styled"].params["domain"] == "waveform"
