@@ -27,3 +27,8 @@ CONTENT_SECONDS = 10.0  # paper §4: 10 s output
 STYLE_SECONDS = 20.0  # paper §4: 20 s inputs
 MIN_STYLE_TRANSFER_SECONDS = 0.5  # shorter clips give too few frames for meaningful statistics
 SILENCE_DBFS = -80.0  # below this peak level a clip is treated as silent
+
+# Style transfer at scale (not in the paper; engineering limits, see bench/style_transfer.py)
+STYLE_MEMORY_BUDGET_MB = 8192.0  # content needing more than this is optimised in overlapping segments
+SEGMENT_OVERLAP_FRAMES = 64  # ~0.75 s at 44.1 kHz / hop 512, crossfaded between segments
+TOLERANCE_WINDOW = 10  # iterations over which the convergence tolerance compares the loss
