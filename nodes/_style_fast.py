@@ -20,9 +20,11 @@ import torch
 # Frames per conv GEMM: large enough to run near the GEMM peak, small enough that the unfold buffer
 # ([chunk, K·C], 185 MB at the paper's size) stays small next to the features of long content.
 CHUNK_FRAMES = 4096
-# Below this ratio of the style loss to the terms its expansion subtracts, float32 products lose more than
-# ~1e-6 of it (measured: 6e-3 at a ratio of 1e-7), so they are redone in float64.
-CANCELLATION_LIMIT = 1e-3
+# The expanded Gram loss from float32 products is off by about this fraction of the terms it subtracts
+# (measured 8e-10 at the paper's size); where that exceeds LOSS_PRECISION of the total loss (float32's own
+# resolution, what L-BFGS's line search compares), the products are redone in float64.
+PRODUCT_ERROR = 1e-9
+LOSS_PRECISION = 1e-7
 
 
 @dataclass
@@ -45,23 +47,30 @@ class Layer:
 
 
 class ConvGemm:
-    """ReLU(conv) forward and its input gradient for one layer, on time-major spectrograms."""
+    """ReLU(conv) forward and its input gradient for one layer, on time-major spectrograms.
+
+    One buffer serves both directions: [chunk + 2(K−1), K·C] whose first and last K−1 rows stay zero.
+    Forward unfolds the input into its middle rows; backward writes the GEMM Φ'·Wcatᵀ there, and the fold
+    ∂x[s] = Σ_k ∂U[s−k, k] becomes one strided-view sum (rows s..s+K−1, block K−1−j of row s+j)."""
 
     def __init__(self, layer: Layer, n_bins: int):
         self.layer = layer
         self.n_bins = n_bins
-        self._unfold: torch.Tensor | None = None
+        self._pad: torch.Tensor | None = None
 
-    def _buffer(self, rows: int, dtype, device) -> torch.Tensor:
-        cols = self.layer.width * self.n_bins
-        if self._unfold is None or self._unfold.shape[0] < rows or self._unfold.dtype != dtype:
-            self._unfold = torch.empty(rows, cols, dtype=dtype, device=device)
-        return self._unfold[:rows]
+    def _rows(self, rows: int, dtype, device) -> torch.Tensor:
+        margin, cols = self.layer.width - 1, self.layer.width * self.n_bins
+        if self._pad is None or self._pad.shape[0] < rows + 2 * margin or self._pad.dtype != dtype:
+            self._pad = torch.zeros(rows + 2 * margin, cols, dtype=dtype, device=device)
+        return self._pad[margin:margin + rows]
 
     def _unfolded(self, xt: torch.Tensor, start: int, rows: int, dtype) -> torch.Tensor:
         cols = self.layer.width * self.n_bins
         view = xt.as_strided((rows, cols), (self.n_bins, 1), xt.storage_offset() + start * self.n_bins)
-        return self._buffer(rows, dtype, xt.device).copy_(view)
+        return self._rows(rows, dtype, xt.device).copy_(view)
+
+    def _dtype(self, default):
+        return torch.bfloat16 if self.layer.wcat_low is not None else default
 
     def forward(self, xt: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """xt [T, C] contiguous → out [T', F] = ReLU(conv); out may be a row block of a larger buffer."""
@@ -69,7 +78,7 @@ class ConvGemm:
         low = self.layer.wcat_low is not None
         for start in range(0, n_out, CHUNK_FRAMES):
             rows = min(CHUNK_FRAMES, n_out - start)
-            u = self._unfolded(xt, start, rows, torch.bfloat16 if low else xt.dtype)
+            u = self._unfolded(xt, start, rows, self._dtype(xt.dtype))
             if low:
                 out[start:start + rows].copy_(u @ self.layer.wcat_low)
             else:
@@ -79,16 +88,20 @@ class ConvGemm:
     def backward(self, grad_features: torch.Tensor, grad_xt: torch.Tensor) -> None:
         """Add the input gradient of features [T', F] into grad_xt [T, C] (a GEMM, then the fold)."""
         n_out, width, n_bins = grad_features.shape[0], self.layer.width, self.n_bins
+        cols = width * n_bins
         low = self.layer.wcat_low is not None
         for start in range(0, n_out, CHUNK_FRAMES):
             rows = min(CHUNK_FRAMES, n_out - start)
             block = grad_features[start:start + rows]
+            du = self._rows(rows, self._dtype(block.dtype), block.device)
             if low:
-                du = block.to(torch.bfloat16) @ self.layer.wcat_low.T
+                torch.mm(block.to(torch.bfloat16), self.layer.wcat_low.T, out=du)
             else:
-                du = torch.mm(block, self.layer.wcat.T, out=self._buffer(rows, block.dtype, block.device))
-            for k in range(width):
-                grad_xt[start + k:start + k + rows] += du[:, k * n_bins:(k + 1) * n_bins]
+                torch.mm(block, self.layer.wcat.T, out=du)
+            shifted = self._pad.as_strided((rows + width - 1, width, n_bins), (cols, cols - n_bins, 1),
+                                           self._pad.storage_offset() + (width - 1) * n_bins)
+            grad_xt[start:start + rows + width - 1] += shifted.sum(1, dtype=grad_xt.dtype)
+            du.zero_() if start + rows < n_out else None  # the next chunk's margins read these rows as zero
 
 
 @dataclass
@@ -179,13 +192,14 @@ class FastLayerLoss:
         self.products = torch.empty(n_out, rows, device=dev) if self.frame_products else None
         self.gram_buf = None if self.frame_products else torch.empty(n_filters, n_filters, device=dev)
         self._stacked_double = None
+        self.exact_products = 0  # evaluations that needed the float64 products
 
     def __call__(self, xt: torch.Tensor, grad_xt: torch.Tensor):
         phi = self.conv.forward(xt, self.features)
         d = torch.sub(phi, self.content_features, out=self.grad_features)
         content = _sq_norm(d)
         d.mul_(2.0 * self.alpha)
-        style = self._style(phi, d)
+        style = self._style(phi, d, content)
         total = self.alpha * content + self.beta * style
         for term in self.terms:
             value, grad = term.loss_and_grad(phi)
@@ -207,14 +221,15 @@ class FastLayerLoss:
         self._stacked_double[:n_out].copy_(self.features)
         return self._stacked_double
 
-    def _style(self, phi: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    def _style(self, phi: torch.Tensor, grad: torch.Tensor, content) -> torch.Tensor:
         n_out, a = phi.shape[0], self.a
         if self.frame_products:
             q = torch.mm(phi, self.stacked.T, out=self.products)
             value, scale = self._expanded(q, n_out)
-            if float(value) < CANCELLATION_LIMIT * scale:
-                # Near a style match the expansion subtracts sums ~1/CANCELLATION_LIMIT times larger than
-                # the result, more than float32 products resolve: redo this one GEMM in float64.
+            if PRODUCT_ERROR * scale * self.beta > LOSS_PRECISION * float(self.alpha * content + self.beta * value):
+                # Near a style match the expansion subtracts sums far larger than the result, more than float32
+                # products resolve at the loss's precision: redo this one GEMM in float64.
+                self.exact_products += 1
                 q64 = phi.double() @ self._stacked64().T
                 value, _ = self._expanded(q64, n_out)
                 q.copy_(q64)

@@ -57,6 +57,18 @@ def test_fast_equals_plain_loss_and_gradient(name):
     assert gf.shape == x.shape and gf.dtype == torch.float32
 
 
+@pytest.mark.parametrize("filters", [48, 160])
+def test_time_chunks_give_the_same_result(monkeypatch, filters):
+    g = torch.Generator().manual_seed(4)
+    content, style, x = (torch.rand(65, n, generator=g) * 3 for n in (40, 45, 40))
+    cfg = config(filters)
+    _, whole, _ = both(cfg, content, [style], x)
+    monkeypatch.setattr(fast, "CHUNK_FRAMES", 7)  # 36 output frames: five full chunks and a partial one
+    _, chunked, _ = both(cfg, content, [style], x)
+    for a, b in zip(whole, chunked):
+        assert rel(a, b) < 1e-5
+
+
 def test_fast_stays_accurate_near_a_style_match():
     """Where the style loss is ~1e-7 of the terms the T'-form subtracts, float64 products keep the loss exact."""
     g = torch.Generator().manual_seed(2)
@@ -64,7 +76,7 @@ def test_fast_stays_accurate_near_a_style_match():
     x = content + 1e-3 * torch.randn(content.shape, generator=g)
     cfg = config(256)
     (lp, cp, sp, gp), (lf, cf, sf, gf), quick = both(cfg, content, [content], x)
-    assert quick.layer_losses[0].frame_products
+    assert quick.layer_losses[0].frame_products and quick.layer_losses[0].exact_products == 1
     assert float(sp) < 1e-6 * quick.layer_losses[0].target.gram_sq_norm  # really near the match
     assert rel(lf, lp) < 1e-4 and rel(sf, sp) < 1e-3
     # The gradient is a difference of two products ~1e4 times larger than it: float32 keeps ~1e-3 of it.
