@@ -25,6 +25,10 @@ CHUNK_FRAMES = 4096
 # resolution, what L-BFGS's line search compares), the products are redone in float64.
 PRODUCT_ERROR = 1e-9
 LOSS_PRECISION = 1e-7
+# precision bf16: the Gram gradient (ΦΦᵀ/a·Φ − ΦRᵀ·R) runs in bf16 while its relative error, about bf16's
+# rounding times ‖G‖/‖G − Gs‖, stays below BF16_GRADIENT_ERROR; nearer the style it runs in float32.
+BF16_ERROR = 2.0 ** -8
+BF16_GRADIENT_ERROR = 0.02
 
 
 @dataclass
@@ -193,6 +197,9 @@ class FastLayerLoss:
         self.gram_buf = None if self.frame_products else torch.empty(n_filters, n_filters, device=dev)
         self._stacked_double = None
         self.exact_products = 0  # evaluations that needed the float64 products
+        self.low_precision = layer.wcat_low is not None
+        self._stacked_bf16 = None
+        self.low_products = 0  # evaluations whose Gram gradient ran in bf16
 
     def __call__(self, xt: torch.Tensor, grad_xt: torch.Tensor):
         phi = self.conv.forward(xt, self.features)
@@ -213,6 +220,12 @@ class FastLayerLoss:
         """‖ΦᵀΦ/a − RᵀR‖² from q = Φ·[Φ; R]ᵀ, and the size of the terms it subtracts."""
         own, cross = _sq_norm(q[:, :n_out]) / (self.a * self.a), _sq_norm(q[:, n_out:]) / self.a
         return own - 2.0 * cross + self.target.gram_sq_norm, float(own) + self.target.gram_sq_norm
+
+    def _stacked_low(self) -> torch.Tensor:
+        if self._stacked_bf16 is None:
+            self._stacked_bf16 = self.stacked.to(torch.bfloat16)
+        self._stacked_bf16[:self.features.shape[0]].copy_(self.features)
+        return self._stacked_bf16
 
     def _stacked64(self) -> torch.Tensor:
         if self._stacked_double is None:
@@ -237,12 +250,21 @@ class FastLayerLoss:
             own.mul_(1.0 / a)
             cross.neg_()
             # ∂/∂Φ = (4/a)·(ΦΦᵀ/a·Φ − ΦRᵀ·R) = (4/a)·[ΦΦᵀ/a, −ΦRᵀ]·[Φ; R]
-            grad.addmm_(q, self.stacked, alpha=4.0 * self.beta / a)
+            if self.low_precision and BF16_ERROR * math.sqrt(scale / max(float(value), 1e-300)) < BF16_GRADIENT_ERROR:
+                # bf16 is fine while the two products are not much larger than their difference
+                self.low_products += 1
+                grad.add_(q.to(torch.bfloat16) @ self._stacked_low(), alpha=4.0 * self.beta / a)
+            else:
+                grad.addmm_(q, self.stacked, alpha=4.0 * self.beta / a)
             return value
         e = torch.mm(phi.T, phi, out=self.gram_buf)
         e.mul_(1.0 / a).sub_(self.target.gram)
         value = _sq_norm(e)
-        grad.addmm_(phi, e, alpha=4.0 * self.beta / a)  # E is symmetric
+        if self.low_precision:  # E is formed in float32, so its product has no cancellation to fear
+            self.low_products += 1
+            grad.add_(phi.to(torch.bfloat16) @ e.to(torch.bfloat16), alpha=4.0 * self.beta / a)
+        else:
+            grad.addmm_(phi, e, alpha=4.0 * self.beta / a)  # E is symmetric
         return value
 
 

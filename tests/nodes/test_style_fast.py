@@ -128,3 +128,20 @@ def test_crossfade_is_exact_where_pieces_agree():
     full = np.arange(2 * 50, dtype=np.float32).reshape(2, 50)
     pieces = [(0, full[:, :30]), (20, full[:, 20:50])]
     np.testing.assert_allclose(crossfade(pieces, 50), full, rtol=1e-6)
+
+
+@pytest.mark.parametrize("filters", [48, 160])
+def test_bf16_precision_stays_close_to_fp32(filters):
+    g = torch.Generator().manual_seed(5)
+    content, style, x = (torch.rand(65, n, generator=g) * 3 for n in (40, 45, 40))
+    style = style * 0.3  # far from the style: the Gram gradient may run in bf16 too
+    cfg = config(filters, precision="bf16")
+    (lp, cp, sp, gp), _, _ = both(cfg, content, [style], x)
+    weights = layer_filters(65, cfg, 3, "cpu")
+    layers = [fast.Layer.from_weights(w, "bf16") for w in weights]
+    assert layers[0].wcat_low.dtype == torch.bfloat16
+    low = FastObjective(content, layers, style_targets([style], layers, cfg), cfg)
+    lf, cf, sf, gf = low.loss_and_grad(x)
+    assert low.layer_losses[0].low_products == 1
+    assert rel(lf, lp) < 1e-2 and rel(gf, gp) < 3e-2  # bf16 rounding of input and filters: ~0.3 % per product
+    assert gf.dtype == torch.float32 and torch.as_tensor(lf).dtype == torch.float64
