@@ -97,6 +97,8 @@ def worker_matmul(a: dict) -> dict:
     n_out, kc, f = a["n_out"], a["kc"], a["filters"]
     rates = {}
     for dtype_name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        if dtype_name not in a.get("dtypes", ("fp32", "bf16")):
+            continue
         runs = []
         for shape in ((n_out, kc, f), (n_out, f, kc)):  # the conv forward and its input gradient
             x = torch.randn(shape[0], shape[1], device=dev).to(dtype)
@@ -153,6 +155,11 @@ def worker_evals(a: dict) -> dict:
     style = log_spectrogram(style_signal(a["style_seconds"]))
     cfg, objective, style_s, setup_s = _build(a, content, style)
     x = torch.from_numpy(content).to(a["device"]) * 0.5 + 0.01 * torch.randn(content.shape, device=a["device"])
+    # This machine's GEMM rate right now, in this process: on a shared machine the load changes between
+    # workers, so each run also reports its ratio to a peak measured beside it.
+    n_out, kc = content.shape[1] - a["width"] + 1, a["width"] * content.shape[0]
+    local = worker_matmul({"device": a["device"], "n_out": n_out, "kc": kc, "filters": a["filters"], "repeats": 2,
+                           "dtypes": ("fp32",)})["fp32"]["runs"]
     times = []
     for i in range(a["evals"] + 1):  # the first one warms up buffers and kernels
         _sync(a["device"])
@@ -162,7 +169,10 @@ def worker_evals(a: dict) -> dict:
         _sync(a["device"])
         if i:
             times.append(time.perf_counter() - t)
+    local += worker_matmul({"device": a["device"], "n_out": n_out, "kc": kc, "filters": a["filters"], "repeats": 2,
+                            "dtypes": ("fp32",)})["fp32"]["runs"]
     out = {"seconds_per_eval": statistics.median(times), "eval_seconds": times, "setup_seconds": setup_s,
+           "local_matmul_peak_gflops": statistics.median(local),
            "style_side_seconds": style_s, "loss": float(loss), "frames": content.shape[1],
            "style_frames": style.shape[1], "peak_rss_mb": peak_rss_mb()}
     if hasattr(objective, "layer_losses"):
@@ -282,6 +292,10 @@ def main(argv=None) -> int:
                     help="also run this many real L-BFGS iterations (fast fp32) for evaluations per iteration")
     ap.add_argument("--lengths", default="", help="comma list of content seconds for cost vs length (fast fp32)")
     ap.add_argument("--quality", type=int, default=0, help="iterations of fp32 vs bf16 runs to compare results")
+    ap.add_argument("--time-to-result", type=int, default=0, metavar="N",
+                    help="run N real iterations (paper: 500) with each --result-precisions and report the time to "
+                         "within 0.1%% of the N-iteration loss, and where convergence tolerances would have stopped")
+    ap.add_argument("--result-precisions", default="fp32")
     ap.add_argument("--cache", action="store_true", help="measure the style cache's saving on a second file")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -320,12 +334,14 @@ def main(argv=None) -> int:
                            **common)
             r["effective_gflops"] = report["plain_gflop_per_eval"] / r["seconds_per_eval"]
             r["ratio_to_matmul_peak"] = r["effective_gflops"] / peak
+            r["ratio_to_local_matmul_peak"] = r["effective_gflops"] / r["local_matmul_peak_gflops"]
             runs[name] = r
     report["runs"] = runs
     headline = runs.get("fast-fp32") or next(iter(runs.values()))
     for key in ("seconds_per_eval", "effective_gflops", "peak_rss_mb"):
         report[key] = headline[key]
     report["ratio_to_matmul_peak"] = headline["ratio_to_matmul_peak"]
+    report["ratio_to_local_matmul_peak"] = headline["ratio_to_local_matmul_peak"]
     if "fast-fp32" in runs and "plain-fp32" in runs:
         report["speedup_fast_vs_plain"] = runs["plain-fp32"]["seconds_per_eval"] / runs["fast-fp32"]["seconds_per_eval"]
     if "fast-fp32" in runs and "fast-bf16" in runs:
@@ -364,6 +380,12 @@ def main(argv=None) -> int:
 
     if args.quality:
         report["quality"] = _quality_runs(args, common)
+
+    if args.time_to_result:
+        report["time_to_result"] = {
+            p: _time_to_result(run_worker("optimise", implementation="fast", precision=p, seconds=args.seconds,
+                                          iterations=args.time_to_result, **common))
+            for p in args.result_precisions.split(",") if p}
 
     report["bench_seconds"] = time.perf_counter() - t_start
     report["load_average"] = {"before": load_before, "after": os.getloadavg()}
@@ -404,6 +426,25 @@ def _quality_runs(args, common) -> dict:
     return out
 
 
+def _time_to_result(run: dict, tolerances=(1e-2, 3e-3, 1e-3, 3e-4, 1e-4), window: int = 10) -> dict:
+    """From one trajectory: when the loss came within 0.1 % of its final value, and where each tolerance
+    (relative decrease over ``window`` iterations, as StyleConfig.tolerance) would have stopped it."""
+    from nodes._style_core import converged
+
+    h = run["history"]
+    losses, seconds, final = h["loss"], h["seconds"], h["loss"][-1]
+    within = next(i for i, loss in enumerate(losses) if loss <= final * 1.001)
+    stops = {}
+    for tol in tolerances:
+        stop = next((i for i in range(len(losses)) if converged(losses[:i + 1], tol, window)), len(losses) - 1)
+        stops[str(tol)] = {"iteration": h["iteration"][stop], "seconds": seconds[stop],
+                           "loss_above_final": losses[stop] / final - 1}
+    return {"iterations": run["iterations"], "evaluations": run["evaluations"], "seconds": run["seconds"],
+            "final_loss": final, "stopped": h["stopped"], "within_0.1pct_iteration": h["iteration"][within],
+            "within_0.1pct_seconds": seconds[within], "tolerance_stops": stops,
+            "loss_at": {str(i): losses[i] for i in (10, 34, 50, 100, 200, 300, 400) if i < len(losses)}}
+
+
 def _fit(xs, ys):
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
@@ -425,11 +466,13 @@ def print_table(r: dict) -> None:
     print(f"content {c['seconds']:g} s ({c['frames']} frames), style {c['style_seconds']:g} s, {c['bins']} bins, "
           f"{c['filters']} filters, width {c['kernel_width']}: plain FLOP count {r['plain_gflop_per_eval']:.1f} GFLOP/eval")
     print(f"matmul peak at the conv's GEMM shapes: fp32 {r['matmul_peak_gflops']:.0f} GFLOP/s, "
-          f"bf16 {r['matmul_bf16_gflops']:.0f} GFLOP/s")
-    print(f"{'run':<12}{'s/eval':>9}{'eff GFLOP/s':>13}{'/peak':>8}{'500 it (s)':>12}{'peak RSS MB':>13}  gram form")
+          f"bf16 {r['matmul_bf16_gflops']:.0f} GFLOP/s (/local: fp32 peak re-measured inside each run, before and after)")
+    print(f"{'run':<12}{'s/eval':>9}{'eff GFLOP/s':>13}{'/peak':>8}{'/local':>8}{'500 it (s)':>12}{'peak RSS MB':>13}"
+          "  gram form")
     for name, run in r["runs"].items():
         print(f"{name:<12}{run['seconds_per_eval']:>9.3f}{run['effective_gflops']:>13.0f}"
-              f"{run['ratio_to_matmul_peak']:>8.2f}{r['projected_500_iterations_seconds'][name]:>12.0f}"
+              f"{run['ratio_to_matmul_peak']:>8.2f}{run['ratio_to_local_matmul_peak']:>8.2f}"
+              f"{r['projected_500_iterations_seconds'][name]:>12.0f}"
               f"{run['peak_rss_mb']:>13.0f}  {run.get('gram_form', 'autograd')}")
     for key, label in (("speedup_fast_vs_plain", "fast vs plain"), ("speedup_bf16_vs_fp32", "bf16 vs fp32")):
         if key in r:
@@ -460,6 +503,14 @@ def print_table(r: dict) -> None:
               f"{v['content_correlation_difference']:+.4f}, envelope dist x{v['envelope_distance_ratio']:.3f}, "
               f"band-cov dist x{v['band_covariance_distance_ratio']:.3f}, style loss x{v['style_loss_ratio']:.3f}, "
               f"final loss x{v['final_loss_ratio']:.4f}")
+    if "time_to_result" in r:
+        for p, t in r["time_to_result"].items():
+            print(f"time to result ({p}): {t['iterations']} it, {t['evaluations']} evals in {t['seconds']:.0f} s, final loss "
+                  f"{t['final_loss']:.6g}; within 0.1 % at iteration {t['within_0.1pct_iteration']} "
+                  f"({t['within_0.1pct_seconds']:.0f} s)")
+            for tol, stop in t["tolerance_stops"].items():
+                print(f"  tolerance {tol} over 10 it: stops at iteration {stop['iteration']} ({stop['seconds']:.0f} s), "
+                      f"loss {100 * stop['loss_above_final']:.3f} % above final")
 
 
 if __name__ == "__main__":

@@ -145,3 +145,20 @@ def test_bf16_precision_stays_close_to_fp32(filters):
     assert low.layer_losses[0].low_products == 1
     assert rel(lf, lp) < 1e-2 and rel(gf, gp) < 3e-2  # bf16 rounding of input and filters: ~0.3 % per product
     assert gf.dtype == torch.float32 and torch.as_tensor(lf).dtype == torch.float64
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("filters", [48, 160])
+def test_cuda_matches_cpu(filters):
+    g = torch.Generator().manual_seed(6)
+    content, style, x = (torch.rand(65, n, generator=g) * 3 for n in (40, 45, 40))
+    cfg = config(filters)
+    results = []
+    for device in ("cpu", "cuda"):
+        weights = layer_filters(65, cfg, 3, device)
+        layers = [fast.Layer.from_weights(w) for w in weights]
+        c, s = content.to(device), style.to(device)
+        results.append(FastObjective(c, layers, style_targets([s], layers, cfg), cfg).loss_and_grad(x.to(device)))
+    for a, b in zip(*results):
+        assert rel(torch.as_tensor(b).cpu(), torch.as_tensor(a).cpu()) < 1e-4
