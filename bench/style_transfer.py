@@ -236,7 +236,27 @@ def worker_cache(a: dict) -> dict:
     return out
 
 
-WORKERS = {"matmul": worker_matmul, "evals": worker_evals, "optimise": worker_optimise, "fp32_loss": worker_fp32_loss,
+def worker_stem(a: dict) -> dict:
+    """A long stereo stem through transfer() (what the node runs per channel): whole or segmented, peak RSS."""
+    from nodes._style_core import StyleConfig, estimate_bytes, transfer
+
+    style = log_spectrogram(style_signal(a["style_seconds"]))
+    cfg = StyleConfig(a["filters"], a["width"], 0.1, 1.0, a["iterations"], "lbfgs", 10, 1e-3, "frames",
+                      precision=a["precision"])
+    channels = []
+    t = time.perf_counter()
+    for ch in range(2):
+        content = log_spectrogram(content_signal(a["seconds"], seed=10 + ch))
+        _, history = transfer(content, style, cfg, device=a["device"], seed=0)
+        channels.append({"segments": history.segments, "evaluations": sum(h["evaluations"]
+                                                                           for h in history.segment_histories)})
+    full = estimate_bytes(content.shape[1], content.shape[0], cfg, min(style.shape[1] - a["width"] + 1, a["filters"]))
+    return {"seconds": time.perf_counter() - t, "channels": channels, "peak_rss_mb": peak_rss_mb(),
+            "lbfgs_history_mb_at_full_memory": 2 * cfg.history_size * content.size * 4 / 2 ** 20,
+            "estimated_peak_mb_full_history": full / 2 ** 20, "frames": content.shape[1]}
+
+
+WORKERS = {"stem": worker_stem, "matmul": worker_matmul, "evals": worker_evals, "optimise": worker_optimise, "fp32_loss": worker_fp32_loss,
            "cache": worker_cache}
 
 
@@ -296,6 +316,10 @@ def main(argv=None) -> int:
                     help="run N real iterations (paper: 500) with each --result-precisions and report the time to "
                          "within 0.1%% of the N-iteration loss, and where convergence tolerances would have stopped")
     ap.add_argument("--result-precisions", default="fp32")
+    ap.add_argument("--stem", type=float, default=0.0, metavar="SECONDS",
+                    help="run a stereo stem of this length through transfer() for --stem-iterations; peak RSS")
+    ap.add_argument("--stem-iterations", type=int, default=2)
+    ap.add_argument("--stem-precision", default="fp32")
     ap.add_argument("--cache", action="store_true", help="measure the style cache's saving on a second file")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -386,6 +410,10 @@ def main(argv=None) -> int:
             p: _time_to_result(run_worker("optimise", implementation="fast", precision=p, seconds=args.seconds,
                                           iterations=args.time_to_result, **common))
             for p in args.result_precisions.split(",") if p}
+
+    if args.stem:
+        report["stem"] = run_worker("stem", seconds=args.stem, iterations=args.stem_iterations,
+                                    precision=args.stem_precision, **common)
 
     report["bench_seconds"] = time.perf_counter() - t_start
     report["load_average"] = {"before": load_before, "after": os.getloadavg()}
@@ -503,6 +531,12 @@ def print_table(r: dict) -> None:
               f"{v['content_correlation_difference']:+.4f}, envelope dist x{v['envelope_distance_ratio']:.3f}, "
               f"band-cov dist x{v['band_covariance_distance_ratio']:.3f}, style loss x{v['style_loss_ratio']:.3f}, "
               f"final loss x{v['final_loss_ratio']:.4f}")
+    if "stem" in r:
+        st = r["stem"]
+        modes = ", ".join(f"{c['segments']['mode']} ({len(c['segments']['ranges'])} part)" for c in st["channels"])
+        print(f"stereo stem {st['frames']} frames/channel: {modes}; {st['seconds']:.0f} s, peak RSS "
+              f"{st['peak_rss_mb']:.0f} MB after {sum(c['evaluations'] for c in st['channels'])} evaluations; "
+              f"estimated peak with a full L-BFGS history {st['estimated_peak_mb_full_history']:.0f} MB")
     if "time_to_result" in r:
         for p, t in r["time_to_result"].items():
             print(f"time to result ({p}): {t['iterations']} it, {t['evaluations']} evals in {t['seconds']:.0f} s, final loss "

@@ -52,7 +52,9 @@ class History:
     content_correlation: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     evaluations: int = 0
-    stopped: str = "iterations"  # iterations | converged | stalled
+    stopped: str = "iterations"  # iterations | converged (tolerance) | no_progress
+    segments: dict = field(default_factory=dict)  # whole or segmented processing, set by transfer()
+    segment_histories: list = field(default_factory=list)
 
     def add(self, iteration, point, t0):
         self.iteration.append(iteration)
@@ -242,7 +244,7 @@ def _torch_lbfgs(objective, x0, cfg, progress):
         with torch.no_grad():
             point = lookup()[1]
             if torch.equal(before, x.detach()):
-                history.stopped = "stalled"
+                history.stopped = "no_progress"  # the line search found no lower point
                 break
         history.add(iteration, point, t0)
         if progress:
