@@ -56,7 +56,7 @@ class StyleTransfer(Node):
                   "(with the style channel of the same index, or the last); mono_style: every channel with the style's "
                   "channel mean", choices=("per_channel", "mono_style")),
             Param("memory_budget_mb", "float", settings.STYLE_MEMORY_BUDGET_MB, "content needing more is optimised in "
-                  "overlapping, crossfaded segments", min=64.0, unit="MB"),
+                  "overlapping, crossfaded segments (about 1 GB of it is torch and the style side)", min=1280.0, unit="MB"),
             Param("segment_overlap", "int", settings.SEGMENT_OVERLAP_FRAMES, "frames shared by neighbouring segments",
                   min=1, unit="frames"),
             Param("style_cache", "bool", True, "keep the style's targets in the run's cache directory, if it has one"),

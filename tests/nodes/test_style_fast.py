@@ -113,7 +113,7 @@ def test_long_content_is_split_into_crossfaded_segments():
     rng = np.random.default_rng(0)
     content = (rng.random((65, 300)) * 3).astype(np.float32)
     style = (rng.random((65, 80)) * 3).astype(np.float32)
-    cfg = config(32, iterations=3, memory_budget_mb=0.6, segment_overlap=16)
+    cfg = config(32, iterations=3, memory_budget_mb=1024.6, segment_overlap=16)
     segments = plan_segments(300, 65, cfg, 32)
     assert len(segments) > 1 and segments[0][0] == 0 and segments[-1][1] == 300
     assert all(b[0] < a[1] for a, b in zip(segments, segments[1:]))  # they overlap
