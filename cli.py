@@ -36,7 +36,7 @@ def cmd_run(args) -> int:
     graph = prepare(args.graph, parse_sets(args.set))
     reported = run_with_report(graph, None if args.no_report else args.report, use_graph_report=not args.no_report,
                                device=resolve_device(args.device), seed=args.seed, hooks=hooks,
-                               provenance=not args.no_provenance)
+                               provenance=not args.no_provenance, cache_dir=_cache_dir(args))
     result = reported.result
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -73,6 +73,16 @@ def cmd_run(args) -> int:
             print(f"report {reported.report}")
         print(f"done in {result.seconds:.1f} s on {result.device}")
     return 0
+
+
+def _cache_dir(args):
+    from pathlib import Path
+
+    from audiostyle_engine.settings import default_cache_dir
+
+    if args.no_cache:
+        return None
+    return Path(args.cache_dir) if args.cache_dir else default_cache_dir()
 
 
 def cmd_validate(args) -> int:
@@ -407,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--log-json", action="store_true", help="print progress as JSON lines on stdout")
     p.add_argument("--no-provenance", action="store_true", help="write no NAME.provenance.json beside the outputs")
+    p.add_argument("--cache-dir", metavar="DIR", default=None, help="keep computed style targets here, so the next "
+                   "run with the same style skips them (default: $AUDIOSTYLE_CACHE_DIR or ~/.cache/audiostyle)")
+    p.add_argument("--no-cache", action="store_true", help="compute style targets afresh and keep nothing")
     reports = p.add_mutually_exclusive_group()
     reports.add_argument("--report", metavar="DIR", default=None,
                          help="write an HTML report (plots, spectrograms, players, quality numbers, metrics.json) "

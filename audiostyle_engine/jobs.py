@@ -17,6 +17,9 @@ from pathlib import Path
 from .errors import AudiostyleError
 
 
+CACHE_FOLDER = ".audiostyle-cache"  # style targets shared by the jobs of one output folder
+
+
 class UnsafeOutputError(AudiostyleError):
     """An output path that would land outside the output folder."""
 
@@ -149,13 +152,16 @@ def run_job(spec: JobSpec, report=None) -> JobOutcome:
         graph = prepare(spec.graph_path, spec.variables, registry=_registry())
         check_confined(graph, spec.out_dir)
         device = resolve_device(spec.device) if graph_uses_device(graph) else "cpu"
+        # One cache per output folder: every file of a batch or watch folder with one style pays for it once.
+        cache_dir = Path(spec.out_dir) / CACHE_FOLDER
+
         def run(device):
             if spec.report_dir is None:
-                return execute(graph, device=device, seed=spec.seed, hooks=hooks)
+                return execute(graph, device=device, seed=spec.seed, hooks=hooks, cache_dir=cache_dir)
             from .report import run_with_report
 
             return run_with_report(graph, spec.report_dir, use_graph_report=False, device=device, seed=spec.seed,
-                                   hooks=hooks, title=spec.rel).result
+                                   hooks=hooks, title=spec.rel, cache_dir=cache_dir).result
 
         if device.startswith("cuda") and spec.lock_gpu and graph_needs_exclusive_device(graph):
             with gpu_slot(device) as device:

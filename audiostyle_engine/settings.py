@@ -51,3 +51,22 @@ REPORT_SPECTROGRAM_RANGE_DB = 90.0  # spectrogram images share one colour scale 
 # long — long enough for copies over a network share to pause between chunks, short enough to feel live.
 WATCH_SETTLE_SECONDS = 2.0
 WATCH_POLL_SECONDS = 0.25  # how often pending files are re-checked and finished jobs collected
+
+# Style transfer at scale (not in the paper; engineering limits, see bench/style_transfer.py)
+STYLE_MEMORY_BUDGET_MB = 8192.0  # content needing more than this is optimised in overlapping segments
+SEGMENT_OVERLAP_FRAMES = 64  # ~0.75 s at 44.1 kHz / hop 512, crossfaded between segments
+TOLERANCE_WINDOW = 10  # iterations over which the convergence tolerance compares the loss
+
+# Where computed style targets are kept between runs (nodes/_style_cache.py), keyed by content hashes.
+CACHE_DIR_ENV = "AUDIOSTYLE_CACHE_DIR"
+
+
+def default_cache_dir():
+    """$AUDIOSTYLE_CACHE_DIR, else $XDG_CACHE_HOME/audiostyle, else ~/.cache/audiostyle."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "audiostyle"

@@ -66,7 +66,7 @@ class Waveform:
 def optimise(objective, x0: torch.Tensor, parametrisation, cfg, progress=None) -> tuple[torch.Tensor, History]:
     """torch L-BFGS over z = parametrisation.start(x0); returns x = g(z_final) and the history."""
     z = parametrisation.start(x0).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([z], lr=1.0, max_iter=cfg.iterations, max_eval=cfg.iterations * 4,
+    opt = torch.optim.LBFGS([z], lr=1.0, max_iter=cfg.iterations, max_eval=cfg.iterations * 25,
                             history_size=cfg.history_size, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-12, tolerance_change=1e-14)
     history = History()

@@ -1,13 +1,21 @@
 """The paper's style transfer on spectrograms, in torch: one random conv layer over time,
-content loss on its features, style loss on their Gram matrices, L-BFGS over the input."""
+content loss on its features, style loss on their Gram matrices, L-BFGS over the input.
+
+Two implementations of one objective: ``plain`` (torch autograd, the formulation as written) and ``fast``
+(hand-written gradient through a few large GEMMs, _style_fast). Everything else — filters, style targets,
+optimisers, segmenting of long content — is shared.
+"""
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from . import _style_fast as fast
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,17 @@ class StyleConfig:
     init_scale: float
     gram_normalization: str  # "frames" or "none"
     lower_bound: float | None = None
+    implementation: str = "fast"  # "fast" or "plain"
+    precision: str = "fp32"  # "fp32" or "bf16" (fast only: conv GEMMs in bfloat16, all else float32)
+    tolerance: float | None = None  # stop when the loss fell by less than this fraction over `tolerance_window`
+    tolerance_window: int = 10  # iterations
+    extra_widths: tuple = ()  # further conv layers of these widths, each with its own filters
+    memory_budget_mb: float = 8192.0  # longer content is processed in overlapping segments
+    segment_overlap: int = 64  # frames shared by neighbouring segments, crossfaded
+
+    @property
+    def widths(self) -> tuple:
+        return (self.kernel_width,) + tuple(self.extra_widths)
 
 
 @dataclass
@@ -33,6 +52,9 @@ class History:
     content_correlation: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     evaluations: int = 0
+    stopped: str = "iterations"  # iterations | converged (tolerance) | no_progress
+    segments: dict = field(default_factory=dict)  # whole or segmented processing, set by transfer()
+    segment_histories: list = field(default_factory=list)
 
     def add(self, iteration, point, t0):
         self.iteration.append(iteration)
@@ -42,21 +64,27 @@ class History:
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("iteration", "loss", "content_loss", "style_loss",
-                                               "content_correlation", "seconds", "evaluations")}
+                                               "content_correlation", "seconds", "evaluations", "stopped")}
 
 
-def glorot_filters(n_bins: int, cfg: StyleConfig, seed: int, device) -> torch.Tensor:
+def glorot_filters(n_bins: int, cfg: StyleConfig, seed: int, device, width: int | None = None,
+                   layer: int = 0) -> torch.Tensor:
     """[filters, bins, width] drawn from Glorot's truncated normal, built on the CPU from the seed
-    so that every device gets the same filters."""
-    fan_in = n_bins * cfg.kernel_width
-    fan_out = cfg.n_filters * cfg.kernel_width
+    so that every device gets the same filters. Layer 0 keeps the single-layer seed."""
+    width = cfg.kernel_width if width is None else width
+    fan_in = n_bins * width
+    fan_out = cfg.n_filters * width
     std = math.sqrt(2.0 / (fan_in + fan_out))
     # Truncating at ±2σ shrinks the spread; dividing by this constant restores σ (as Keras does).
     raw_std = std / 0.87962566103423978
-    weights = torch.empty(cfg.n_filters, n_bins, cfg.kernel_width)
+    weights = torch.empty(cfg.n_filters, n_bins, width)
     torch.nn.init.trunc_normal_(weights, 0.0, raw_std, -2 * raw_std, 2 * raw_std,
-                                generator=torch.Generator().manual_seed(seed))
+                                generator=torch.Generator().manual_seed(seed + 10007 * layer))
     return weights.to(device)
+
+
+def layer_filters(n_bins: int, cfg: StyleConfig, seed: int, device) -> list[torch.Tensor]:
+    return [glorot_filters(n_bins, cfg, seed, device, width, i) for i, width in enumerate(cfg.widths)]
 
 
 def features(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -75,87 +103,167 @@ def correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a @ b) / (a.norm() * b.norm()).clamp_min(1e-12)
 
 
-class Objective:
-    """L(x) = α·Σ(F(x) − F(c))² + β·Σ(G(x) − G(s))², with the targets computed once."""
+def normalized_weights(style_weights, n: int) -> list[float]:
+    w = [1.0] * n if style_weights is None else [float(v) for v in style_weights]
+    total = sum(w)
+    return [v / total for v in w]
 
-    def __init__(self, content: torch.Tensor, style: torch.Tensor, weights: torch.Tensor, cfg: StyleConfig,
-                 terms=()):
+
+class PlainObjective:
+    """L(x) = Σ_layers α·Σ(F(x) − F(c))² + β·Σ(G(x) − Σ_j w_j·G(s_j))² (+ extra terms), by autograd.
+
+    Several styles enter through their weighted mean Gram: Σ_j w_j‖G − G_j‖² differs from it only by a
+    constant, so the optimisation is the same."""
+
+    def __init__(self, content: torch.Tensor, styles, weights, cfg: StyleConfig, style_weights=None, terms=(),
+                 extra_terms=()):
+        styles = styles if isinstance(styles, (list, tuple)) else [styles]
+        self.weights = weights if isinstance(weights, (list, tuple)) else [weights]
         self.cfg = cfg
-        self.weights = weights
         self.content = content
-        self.style = style
+        self.terms = [list(t) for t in terms] if terms else [[] for _ in self.weights]
+        mix = normalized_weights(style_weights, len(styles))
         with torch.no_grad():
-            self.content_features = features(content, weights)
-            self.style_gram = gram(features(style, weights), cfg.gram_normalization)
-        self.terms = list(terms)  # options beyond the paper, nodes/_style_terms.py
-        for term in self.terms:
+            self.content_features = [features(content, w) for w in self.weights]
+            self.style_grams = [sum(m * gram(features(s, w), cfg.gram_normalization) for m, s in zip(mix, styles))
+                                for w in self.weights]
+        # Terms of the options beyond the paper (nodes/_style_terms.py): bound once to the main layer and
+        # the (first) style, then called with x and the main layer's features.
+        self.style = styles[0]
+        self.main_weights = self.weights[0]
+        self.main_content_features = self.content_features[0]
+        self.extra_terms = list(extra_terms)
+        for term in self.extra_terms:
             term.bind(self)
 
     def __call__(self, x: torch.Tensor):
-        f = features(x, self.weights)
-        content_loss = ((f - self.content_features) ** 2).sum()
-        style_loss = ((gram(f, self.cfg.gram_normalization) - self.style_gram) ** 2).sum()
-        loss = self.cfg.alpha * content_loss + self.cfg.beta * style_loss
-        for term in self.terms:
-            loss = loss + term(x, f)
-        return loss, content_loss, style_loss
+        content_loss = style_loss = 0.0
+        extra = 0.0
+        for w, fc, gs, terms in zip(self.weights, self.content_features, self.style_grams, self.terms):
+            f = features(x, w)
+            content_loss = content_loss + ((f - fc) ** 2).sum()
+            style_loss = style_loss + ((gram(f, self.cfg.gram_normalization) - gs) ** 2).sum()
+            for term in terms:
+                extra = extra + term.loss(f)
+            if w is self.main_weights:
+                for term in self.extra_terms:
+                    extra = extra + term(x, f)
+        return self.cfg.alpha * content_loss + self.cfg.beta * style_loss + extra, content_loss, style_loss
+
+    def loss_and_grad(self, x: torch.Tensor):
+        with torch.enable_grad():
+            leaf = x.detach().requires_grad_(True)
+            loss, lc, ls = self(leaf)
+            loss.backward()
+        return loss.detach(), lc.detach(), ls.detach(), leaf.grad
 
 
-def transfer(content: np.ndarray, style: np.ndarray, cfg: StyleConfig, *, device: str, seed: int,
-             progress=None, terms=(), parametrisation=None, initial: np.ndarray | None = None
-             ) -> tuple[np.ndarray, History]:
-    """Optimise a [bins, frames] log-magnitude so its features match ``content`` and its Grams ``style``."""
-    n_bins = content.shape[0]
-    weights = glorot_filters(n_bins, cfg, seed, device)
-    objective = Objective(torch.from_numpy(content).to(device), torch.from_numpy(style).to(device), weights, cfg,
-                          terms)
-    start = torch.randn(content.shape, generator=torch.Generator().manual_seed(seed + 1)) * cfg.init_scale
-    if initial is not None:  # e.g. the content itself instead of the paper's near-silent random start
-        start = start + torch.from_numpy(initial)
-    if cfg.lower_bound is not None:
-        start = start.clamp_min(cfg.lower_bound)
-    if parametrisation is not None:  # bounded torch L-BFGS or waveform domain, nodes/_parametrised.py
-        from ._parametrised import optimise
-
-        x, history = optimise(objective, start.to(device), parametrisation, cfg, progress)
-        return x.detach().to("cpu", torch.float32).numpy(), history
-    run = _scipy_lbfgsb if cfg.optimizer == "lbfgs-b" else _torch_lbfgs
-    x, history = run(objective, start.to(device), cfg, progress)
-    return x.detach().to("cpu", torch.float32).numpy(), history
+Objective = PlainObjective  # the historical name
 
 
-def _evaluate(objective: Objective, x: torch.Tensor):
-    loss, lc, ls = objective(x)
-    loss.backward()
+def style_targets(styles, layers: list[fast.Layer], cfg: StyleConfig, style_weights=None, cache=None,
+                  keep_gram: bool = False) -> list[fast.StyleTarget]:
+    """Per layer, the (weighted) style target of the fast objective; read from / written to ``cache``."""
+    styles = styles if isinstance(styles, (list, tuple)) else [styles]
+    mix = normalized_weights(style_weights, len(styles))
+    targets = []
+    for index, layer in enumerate(layers):
+        per_style = []
+        for style in styles:
+            def compute(style=style, layer=layer):
+                st = style.T.contiguous()
+                feats = torch.empty(st.shape[0] - layer.width + 1, layer.n_filters, device=st.device)
+                exact = fast.ConvGemm(fast.Layer(layer.width, layer.wcat), st.shape[1])
+                return fast.style_target(exact.forward(st, feats), cfg.gram_normalization, keep_gram)
+            if cache is not None:
+                per_style.append(cache.get_or_compute(style, index, layer.width, keep_gram, compute))
+            else:
+                per_style.append(compute())
+        targets.append(fast.combine_targets(per_style, mix, keep_gram))
+    return targets
+
+
+class FastObjective:
+    """The same objective as PlainObjective with the hand-written gradient of _style_fast."""
+
+    def __init__(self, content: torch.Tensor, layers: list[fast.Layer], targets: list[fast.StyleTarget],
+                 cfg: StyleConfig, terms=()):
+        self.content = content
+        content_t = content.T.contiguous()
+        terms = [list(t) for t in terms] if terms else [[] for _ in layers]
+        self.layer_losses = [fast.FastLayerLoss(layer, content.shape[0], content_t, target, cfg.alpha, cfg.beta,
+                                                cfg.gram_normalization, layer_terms)
+                             for layer, target, layer_terms in zip(layers, targets, terms)]
+
+    def loss_and_grad(self, x: torch.Tensor):
+        xt = x.detach().T.contiguous()
+        grad_t = torch.zeros_like(xt)
+        total = content = style = 0.0
+        for layer_loss in self.layer_losses:
+            t, c, s = layer_loss(xt, grad_t)
+            total, content, style = total + t, content + c, style + s
+        return total, content, style, grad_t.T.contiguous()
+
+
+def _evaluate(objective, x: torch.Tensor):
+    loss, lc, ls, grad = objective.loss_and_grad(x)
     with torch.no_grad():
         corr = correlation(x, objective.content)
-    return loss, (loss.item(), lc.item(), ls.item(), corr.item())
+    values = torch.stack([torch.as_tensor(v, dtype=torch.float64, device=x.device) for v in (loss, lc, ls, corr)])
+    point = tuple(values.tolist())  # one device→host transfer per evaluation
+    return loss, point, grad
+
+
+def converged(losses: list, tolerance: float | None, window: int) -> bool:
+    """Relative loss decrease over the last ``window`` iterations below ``tolerance``."""
+    if tolerance is None or len(losses) <= window:
+        return False
+    old, new = losses[-1 - window], losses[-1]
+    return (old - new) <= tolerance * abs(new)
 
 
 def _torch_lbfgs(objective, x0, cfg, progress):
+    """torch L-BFGS with strong-Wolfe line search on the run device, one iteration per step() so the
+    tolerance can be checked between iterations; the start-of-step evaluation is served from a cache
+    (it is at the point the line search just accepted), so stepping this way costs no extra evaluations."""
     x = x0.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=cfg.iterations, max_eval=cfg.iterations * 25,
-                            history_size=cfg.history_size, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-12, tolerance_change=1e-14)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=1, max_eval=64, history_size=cfg.history_size,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
     history = History()
-    best_of_iteration: dict[int, tuple] = {}
+    recent: deque = deque(maxlen=4)
     t0 = time.perf_counter()
 
-    def closure():
-        opt.zero_grad()
-        loss, point = _evaluate(objective, x)
+    def lookup():
+        for xc, loss, point, grad in reversed(recent):
+            if torch.equal(xc, x.detach()):
+                return loss, point, grad
+        loss, point, grad = _evaluate(objective, x.detach())
         history.evaluations += 1
-        iteration = opt.state[x].get("n_iter", 0)
-        # The line search may try several points per iteration; the one it accepts is the lowest.
-        if iteration not in best_of_iteration or point[0] < best_of_iteration[iteration][0]:
-            best_of_iteration[iteration] = point
-        if progress:
-            progress(iteration, cfg.iterations, point[0])
+        recent.append((x.detach().clone(), loss, point, grad))
+        return loss, point, grad
+
+    def closure():
+        with torch.no_grad():
+            loss, _, grad = lookup()
+        x.grad = grad
         return loss
 
-    opt.step(closure)
-    for iteration in sorted(best_of_iteration):
-        history.add(iteration, best_of_iteration[iteration], t0)
+    with torch.no_grad():
+        history.add(0, lookup()[1], t0)
+    for iteration in range(1, cfg.iterations + 1):
+        before = x.detach().clone()
+        opt.step(closure)
+        with torch.no_grad():
+            point = lookup()[1]
+            if torch.equal(before, x.detach()):
+                history.stopped = "no_progress"  # the line search found no lower point
+                break
+        history.add(iteration, point, t0)
+        if progress:
+            progress(iteration, cfg.iterations, point[0])
+        if converged(history.loss, cfg.tolerance, cfg.tolerance_window):
+            history.stopped = "converged"
+            break
     return x, history
 
 
@@ -168,21 +276,147 @@ def _scipy_lbfgsb(objective, x0, cfg, progress):
     last = {}
 
     def fun(flat):
-        x = torch.from_numpy(flat.astype(np.float32)).reshape(shape).to(device).requires_grad_(True)
-        loss, point = _evaluate(objective, x)
+        x = torch.from_numpy(flat.astype(np.float32)).reshape(shape).to(device)
+        _, point, grad = _evaluate(objective, x)
         history.evaluations += 1
         last["point"] = point
         if history.evaluations == 1:
             history.add(0, point, t0)
-        return point[0], x.grad.detach().to("cpu", torch.float64).numpy().ravel()
+        return point[0], grad.detach().to("cpu", torch.float64).numpy().ravel()
 
     def callback(intermediate_result):
         history.add(len(history.iteration), last["point"], t0)
         if progress:
             progress(len(history.iteration) - 1, cfg.iterations, intermediate_result.fun)
+        if converged(history.loss, cfg.tolerance, cfg.tolerance_window):
+            history.stopped = "converged"
+            raise StopIteration
 
     bounds = None if cfg.lower_bound is None else [(cfg.lower_bound, None)] * x0.numel()
     result = minimize(fun, x0.to("cpu", torch.float64).numpy().ravel(), jac=True, method="L-BFGS-B", bounds=bounds,
                       callback=callback, options={"maxiter": cfg.iterations, "maxcor": cfg.history_size,
-                                                  "ftol": 0.0, "gtol": 0.0, "maxfun": cfg.iterations * 25})
+                                                  "ftol": 0.0, "gtol": 0.0, "maxfun": cfg.iterations * 4})
     return torch.from_numpy(result.x.astype(np.float32)).reshape(shape), history
+
+
+BASE_BYTES = 1 << 30
+
+
+def estimate_bytes(n_frames: int, n_bins: int, cfg: StyleConfig, style_rank: int) -> int:
+    """Peak memory of optimising ``n_frames`` of content, fast path (the plain one keeps about twice the
+    feature maps for autograd)."""
+    total = 0
+    for width in cfg.widths:
+        n_out = max(n_frames - width + 1, 1)
+        f = cfg.n_filters
+        total += width * n_bins * f * (4 + (2 if cfg.precision == "bf16" else 0))  # filters
+        total += min(n_out, fast.CHUNK_FRAMES) * width * n_bins * 4  # unfold buffer
+        per_frame_maps = 3 if cfg.implementation == "fast" else 6
+        if n_out + style_rank < f:
+            total += 4 * f * (per_frame_maps * n_out + style_rank) + 4 * n_out * (n_out + style_rank)
+        else:
+            total += 4 * f * per_frame_maps * n_out + 3 * 4 * f * f
+    # L-BFGS history (2 vectors per pair) plus about a dozen spectrogram-sized temporaries
+    total += 4 * n_frames * n_bins * (2 * cfg.history_size + 12)
+    # torch's runtime and the style side's transients (measured: 1.0 GB peak RSS for 10 s at paper size)
+    return total + BASE_BYTES
+
+
+def plan_segments(n_frames: int, n_bins: int, cfg: StyleConfig, style_rank: int) -> list[tuple[int, int]]:
+    """[(start, stop)] frame ranges: the whole content when it fits the memory budget, else the longest
+    segments that fit, overlapping by ``segment_overlap`` frames."""
+    budget = cfg.memory_budget_mb * 2 ** 20
+    if estimate_bytes(n_frames, n_bins, cfg, style_rank) <= budget:
+        return [(0, n_frames)]
+    overlap = max(cfg.segment_overlap, max(cfg.widths))
+    lo, hi = 2 * overlap + max(cfg.widths), n_frames
+    while lo < hi:  # the longest segment length that fits
+        mid = (lo + hi + 1) // 2
+        if estimate_bytes(mid, n_bins, cfg, style_rank) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    length = lo
+    step = length - overlap
+    starts = list(range(0, max(n_frames - overlap, 1), step))
+    segments = [(s, min(s + length, n_frames)) for s in starts]
+    if segments[-1][1] < n_frames:
+        segments.append((n_frames - length, n_frames))
+    return segments
+
+
+def crossfade(pieces: list[tuple[int, np.ndarray]], n_frames: int) -> np.ndarray:
+    """Overlap-add of [bins, frames] pieces at their start frames with linear ramps over the overlaps."""
+    out = np.zeros((pieces[0][1].shape[0], n_frames), np.float64)
+    weight = np.zeros(n_frames, np.float64)
+    for index, (start, piece) in enumerate(pieces):
+        n = piece.shape[1]
+        ramp = np.ones(n)
+        if index > 0:
+            prev_stop = pieces[index - 1][0] + pieces[index - 1][1].shape[1]
+            fade = max(prev_stop - start, 0)
+            ramp[:fade] = np.linspace(0, 1, fade + 2)[1:-1]
+        if index + 1 < len(pieces):
+            fade = max(start + n - pieces[index + 1][0], 0)
+            ramp[n - fade:] = np.minimum(ramp[n - fade:], np.linspace(1, 0, fade + 2)[1:-1])
+        out[:, start:start + n] += piece * ramp
+        weight[start:start + n] += ramp
+    return (out / np.maximum(weight, 1e-12)).astype(np.float32)
+
+
+def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed: int, progress=None,
+             style_weights=None, cache=None, terms=(), extra_terms=(), parametrisation=None,
+             initial: np.ndarray | None = None) -> tuple[np.ndarray, History]:
+    """Optimise a [bins, frames] log-magnitude so its features match ``content`` and its Grams ``style``
+    (one [bins, frames] array, or several mixed by ``style_weights``). ``history.segments`` says whether the
+    content was processed whole or in segments."""
+    n_bins, n_frames = content.shape
+    styles = [style] if isinstance(style, np.ndarray) else list(style)
+    weights = layer_filters(n_bins, cfg, seed, device)
+    style_t = [torch.from_numpy(np.ascontiguousarray(s)).to(device) for s in styles]
+    start = torch.randn(content.shape, generator=torch.Generator().manual_seed(seed + 1)) * cfg.init_scale
+    if initial is not None:  # e.g. the content itself instead of the paper's near-silent random start
+        start = start + torch.from_numpy(np.ascontiguousarray(initial))
+    if cfg.lower_bound is not None:
+        start = start.clamp_min(cfg.lower_bound)
+    if parametrisation is not None:  # bounded torch L-BFGS or the waveform domain, nodes/_parametrised.py
+        from ._parametrised import optimise
+
+        objective = PlainObjective(torch.from_numpy(np.ascontiguousarray(content)).to(device), style_t, weights, cfg,
+                                   style_weights, terms, extra_terms)
+        x, history = optimise(objective, start.to(device), parametrisation, cfg, progress)
+        history.segments = {"mode": "whole", "ranges": [(0, n_frames)], "overlap_frames": 0}
+        return x.detach().to("cpu", torch.float32).numpy(), history
+
+    if cfg.implementation == "plain":
+        def build(piece):
+            return PlainObjective(piece, style_t, weights, cfg, style_weights, terms, extra_terms)
+        rank = cfg.n_filters
+    else:
+        layers = [fast.Layer.from_weights(w, cfg.precision) for w in weights]
+        targets = style_targets(style_t, layers, cfg, style_weights, cache)
+        rank = max(t.rank for t in targets)
+
+        def build(piece):
+            return FastObjective(piece, layers, targets, cfg, terms)
+
+    segments = plan_segments(n_frames, n_bins, cfg, rank)
+    run = _scipy_lbfgsb if cfg.optimizer == "lbfgs-b" else _torch_lbfgs
+    content_dev = torch.from_numpy(np.ascontiguousarray(content)).to(device)
+    pieces, histories = [], []
+    for index, (a, b) in enumerate(segments):
+        def seg_progress(i, n, loss, index=index):
+            if progress:
+                progress(index * n + i, n * len(segments), loss)
+        objective = build(content_dev[:, a:b].contiguous())
+        x, history = run(objective, start[:, a:b].contiguous().to(device), cfg, seg_progress)
+        del objective
+        pieces.append((a, x.detach().to("cpu", torch.float32).numpy()))
+        histories.append(history)
+    history = histories[0]
+    history.segments = {"mode": "whole" if len(segments) == 1 else "segments", "ranges": segments,
+                        "overlap_frames": 0 if len(segments) == 1 else max(cfg.segment_overlap, max(cfg.widths)),
+                        "estimated_mb": estimate_bytes(segments[0][1] - segments[0][0], n_bins, cfg, rank) / 2 ** 20}
+    history.segment_histories = [h.as_dict() for h in histories]
+    out = pieces[0][1] if len(pieces) == 1 else crossfade(pieces, n_frames)
+    return out, history

@@ -6,17 +6,15 @@ differentiates together with the paper's loss.
 
 - AutocorrelationTerm: the Gram discards when things happen; the autocorrelation of each feature
   map over time keeps it, which is what carries rhythm (Antognini, Hoffman, Weiss, ICASSP 2019).
-- WidthGramTerm: a Gram loss on a second random conv layer of another kernel width, so patterns
-  shorter or longer than the main layer's 11 frames enter the style statistics (the paper's future
-  scope; Antognini et al. also combine several widths).
+
+Several kernel widths (the paper's future scope; Antognini et al. combine several) are conv layers of
+their own in _style_core (``extra_kernel_widths``), on both the fast and the plain implementation.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import torch
 
-from ._style_core import features, glorot_filters, gram
+from ._style_core import features
 
 
 def autocorrelation(feats: torch.Tensor, max_lag: int) -> torch.Tensor:
@@ -39,8 +37,8 @@ class AutocorrelationTerm:
 
     def bind(self, objective) -> None:
         with torch.no_grad():
-            style_feats = features(objective.style, objective.weights)
-            lag_room = min(style_feats.shape[1], objective.content_features.shape[1]) // 2
+            style_feats = features(objective.style, objective.main_weights)
+            lag_room = min(style_feats.shape[1], objective.main_content_features.shape[1]) // 2
             self.lag = max(1, min(self.max_lag, lag_room))  # longer lags average too few frames to be statistics
             self.target = autocorrelation(style_feats, self.lag)
 
@@ -48,32 +46,8 @@ class AutocorrelationTerm:
         return self.weight * ((autocorrelation(feats, self.lag) - self.target) ** 2).sum()
 
 
-class WidthGramTerm:
-    """weight · Σ(G_w(x) − G_w(style))² for a random conv of width w with its own filters."""
-
-    def __init__(self, width: int, weight: float, seed: int):
-        self.width = width
-        self.weight = weight
-        self.seed = seed
-
-    def bind(self, objective) -> None:
-        cfg = replace(objective.cfg, kernel_width=self.width)
-        # Its own seed: filters of another width must not share draws with the main layer's.
-        self.weights = glorot_filters(objective.content.shape[0], cfg, self.seed + 7919 * self.width,
-                                      objective.weights.device)
-        self.normalization = cfg.gram_normalization
-        with torch.no_grad():
-            self.target = gram(features(objective.style, self.weights), self.normalization)
-
-    def __call__(self, x: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
-        return self.weight * ((gram(features(x, self.weights), self.normalization) - self.target) ** 2).sum()
-
-
-def build_terms(*, autocorrelation_weight: float, autocorrelation_lag: int, extra_kernel_widths, beta: float,
-                seed: int) -> list:
+def build_terms(*, autocorrelation_weight: float, autocorrelation_lag: int) -> list:
     terms = []
     if autocorrelation_weight > 0:
         terms.append(AutocorrelationTerm(autocorrelation_weight, autocorrelation_lag))
-    for width in extra_kernel_widths:
-        terms.append(WidthGramTerm(int(width), beta, seed))
     return terms

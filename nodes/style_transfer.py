@@ -22,7 +22,9 @@ class StyleTransfer(Node):
             "L = alpha·content + beta·style, minimised over the input log-magnitude from a small random start. "
             "Output: the styled log1p magnitude, without phase (istft reconstructs it).",
         inputs=(Port("content", PortKind.SPECTROGRAM, "log1p magnitude whose structure is kept"),
-                Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred")),
+                Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred"),
+                Port("style_2", PortKind.SPECTROGRAM, "a further style, mixed by style_weights", optional=True),
+                Port("style_3", PortKind.SPECTROGRAM, "a further style, mixed by style_weights", optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude, same frames as content, no phase"),),
         params=(
             Param("n_filters", "int", settings.N_FILTERS, "conv filters (paper: 4096)", min=1, max=65536),
@@ -51,8 +53,25 @@ class StyleTransfer(Node):
                   "time (Antognini et al. 2019), which keeps the style's rhythm; 0: off (the paper)", min=0.0),
             Param("autocorrelation_seconds", "float", 1.0, "longest lag of the autocorrelation term", min=0.0,
                   unit="s"),
-            Param("extra_kernel_widths", "list", [], "widths of further random conv layers whose Grams join the "
-                  "style loss (weight beta each), e.g. [3, 25]; []: the paper's single layer"),
+            Param("implementation", "choice", "fast", "fast: hand-written gradient through large GEMMs; plain: torch "
+                  "autograd on the formulation as written (same function, slower)", choices=("fast", "plain")),
+            Param("precision", "choice", "fp32", "fp32: exact; bf16: the conv GEMMs in bfloat16 with float32 accumulation "
+                  "(loss, Gram, optimiser in float32; fast only)", choices=("fp32", "bf16")),
+            Param("tolerance", "float", None, "stop when the loss fell by less than this fraction over tolerance_window "
+                  "iterations (null: run all iterations, as the paper)", min=0.0, nullable=True),
+            Param("tolerance_window", "int", settings.TOLERANCE_WINDOW, "iterations the tolerance looks back", min=1,
+                  unit="iterations"),
+            Param("extra_kernel_widths", "list", [], "further conv layers of these widths, each with its own random "
+                  "filters, summed into the loss (paper: none)"),
+            Param("style_weights", "list", None, "weights of style, style_2, style_3 (null: equal)", nullable=True),
+            Param("channels", "choice", "per_channel", "per_channel: each content channel styled on its own "
+                  "(with the style channel of the same index, or the last); mono_style: every channel with the style's "
+                  "channel mean", choices=("per_channel", "mono_style")),
+            Param("memory_budget_mb", "float", settings.STYLE_MEMORY_BUDGET_MB, "content needing more is optimised in "
+                  "overlapping, crossfaded segments (about 1 GB of it is torch and the style side)", min=1280.0, unit="MB"),
+            Param("segment_overlap", "int", settings.SEGMENT_OVERLAP_FRAMES, "frames shared by neighbouring segments",
+                  min=1, unit="frames"),
+            Param("style_cache", "bool", True, "keep the style's targets in the run's cache directory, if it has one"),
             Param("seed", "int", None, "seed for filters and start (null: the run's --seed, else 0)", nullable=True, min=0),
             Param("min_seconds", "float", settings.MIN_STYLE_TRANSFER_SECONDS, "refuse shorter content or style",
                   min=0.0, unit="s"),
@@ -68,26 +87,57 @@ class StyleTransfer(Node):
             if params["lower_bound"] is not None:
                 problems.append(ParamProblem("lower_bound", "domain: waveform keeps magnitudes ≥ 0 by construction; "
                                              "remove lower_bound"))
-        for i, width in enumerate(params["extra_kernel_widths"]):
-            if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 512:
-                problems.append(ParamProblem("extra_kernel_widths", f"extra_kernel_widths[{i}]={width!r} must be an "
-                                             "integer in [1, 512]", (i,)))
+        if params["precision"] == "bf16" and params["implementation"] != "fast":
+            problems.append(ParamProblem("precision", "precision: bf16 needs implementation: fast"))
+        widths = params["extra_kernel_widths"]
+        if not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 512 for w in widths):
+            problems.append(ParamProblem("extra_kernel_widths", f"extra_kernel_widths={widths!r} must be a list of "
+                                         "integers in [1, 512]"))
+        weights = params["style_weights"]
+        if weights is not None and (not weights or len(weights) > 3 or not all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in weights) or sum(weights) <= 0):
+            problems.append(ParamProblem("style_weights", f"style_weights={weights!r} must list 1 to 3 non-negative "
+                                         "numbers (for style, style_2, style_3) with a positive sum"))
         return problems
 
-    def process(self, ctx, content: Spectrogram, style: Spectrogram) -> dict:
+    def process(self, ctx, content: Spectrogram, style: Spectrogram, style_2: Spectrogram | None = None,
+                style_3: Spectrogram | None = None) -> dict:
+        from ._style_cache import StyleCache
         from ._style_core import StyleConfig, transfer
 
         p = self.params
-        self._check_inputs(content, style)
+        styles = [s for s in (style, style_2, style_3) if s is not None]
+        for s in styles:
+            self._check_inputs(content, s)
+        weights = p["style_weights"]
+        if weights is not None and len(weights) != len(styles):
+            raise ParameterError(f"style_weights lists {len(weights)} weights for {len(styles)} connected styles; "
+                                 "give one weight per style input")
+        # The options beyond the paper that reshape the objective (extra autograd terms, another variable to
+        # optimise) run on the plain implementation; the fast path covers the paper's objective.
+        beyond = p["domain"] == "waveform" or p["autocorrelation_weight"] > 0 or (
+            p["lower_bound"] is not None and p["optimizer"] == "lbfgs")
+        if beyond and p["precision"] == "bf16":
+            raise ParameterError("precision: bf16 covers the paper's objective only; use fp32 with domain: waveform, "
+                                 "autocorrelation_weight or a lower_bound on lbfgs")
         cfg = StyleConfig(p["n_filters"], p["kernel_width"], p["alpha"], p["beta"], p["iterations"], p["optimizer"],
-                          p["history_size"], p["init_scale"], p["gram_normalization"], p["lower_bound"])
+                          p["history_size"], p["init_scale"], p["gram_normalization"], p["lower_bound"],
+                          implementation="plain" if beyond else p["implementation"], precision=p["precision"], tolerance=p["tolerance"],
+                          tolerance_window=p["tolerance_window"], extra_widths=tuple(p["extra_kernel_widths"]),
+                          memory_budget_mb=p["memory_budget_mb"], segment_overlap=p["segment_overlap"])
         seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
+        cache = None
+        if p["style_cache"] and ctx.cache_dir is not None and cfg.implementation == "fast":
+            cache = StyleCache(ctx.cache_dir, p["n_filters"], seed, p["gram_normalization"])
         out = np.empty_like(content.magnitude)
         phase = None  # known only when the waveform itself was optimised
-        histories = []
+        histories, processing = [], []
         t0 = time.perf_counter()
         for ch in range(content.channels):
-            style_ch = style.magnitude[min(ch, style.channels - 1)]
+            if p["channels"] == "mono_style":
+                style_ch = [np.ascontiguousarray(s.magnitude.mean(axis=0)) for s in styles]
+            else:
+                style_ch = [np.ascontiguousarray(s.magnitude[min(ch, s.channels - 1)]) for s in styles]
             label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 
             def progress(i, n, loss, label=label):
@@ -95,30 +145,35 @@ class StyleTransfer(Node):
 
             parametrisation = self._parametrisation(content, ch, seed)
             initial = content.magnitude[ch] if p["init"] == "content" and p["domain"] == "spectrogram" else None
-            out[ch], history = transfer(np.ascontiguousarray(content.magnitude[ch]), np.ascontiguousarray(style_ch), cfg,
-                                        device=ctx.device, seed=seed, progress=progress,
-                                        terms=self._terms(content, seed), parametrisation=parametrisation,
-                                        initial=initial)
+            out[ch], history = transfer(np.ascontiguousarray(content.magnitude[ch]), style_ch, cfg,
+                                        device=ctx.device, seed=seed, progress=progress, style_weights=weights,
+                                        cache=cache, extra_terms=self._terms(content),
+                                        parametrisation=parametrisation, initial=initial)
             if p["domain"] == "waveform":
                 phase = np.empty_like(content.magnitude) if phase is None else phase
                 phase[ch] = parametrisation.phase
             histories.append(history.as_dict())
+            processing.append(history.segments)
         ctx.record("history", histories[0])
         ctx.record("channel_histories", histories)
         ctx.record("seconds", time.perf_counter() - t0)
         ctx.record("device", ctx.device)
+        ctx.record("processing", {"implementation": cfg.implementation, "precision": cfg.precision,
+                                  "channels": processing})
+        if cache is not None:
+            ctx.record("style_cache", {"hits": cache.hits, "misses": cache.misses, "directory": str(cache.directory)})
         ctx.record("negative_bins_fraction", float(np.mean(out < 0)))
         return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
                                            content.window, content.length, content.scale, phase, content.source,
-                                           {"style_source": style.source})}
+                                           {"style_source": style.source,
+                                            "style_sources": [s.source for s in styles]})}
 
-    def _terms(self, content: Spectrogram, seed: int) -> list:
+    def _terms(self, content: Spectrogram) -> list:
         from ._style_terms import build_terms
 
         p = self.params
         lag = int(round(p["autocorrelation_seconds"] * content.sample_rate / content.hop_length))
-        return build_terms(autocorrelation_weight=p["autocorrelation_weight"], autocorrelation_lag=lag,
-                           extra_kernel_widths=p["extra_kernel_widths"], beta=p["beta"], seed=seed)
+        return build_terms(autocorrelation_weight=p["autocorrelation_weight"], autocorrelation_lag=lag)
 
     def _parametrisation(self, content: Spectrogram, channel: int, seed: int):
         from ._parametrised import Bounded, Waveform

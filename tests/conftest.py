@@ -71,6 +71,12 @@ def wav_file(tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def private_cache_dir(tmp_path_factory, monkeypatch):
+    """Style-target caches of the code under test go to a temp folder, never the user's ~/.cache."""
+    monkeypatch.setenv("AUDIOSTYLE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_threads():
     before = set(threading.enumerate())
     yield

@@ -1,6 +1,7 @@
 """The audiostyle command end to end, as a user runs it (a subprocess, real files)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -35,7 +36,8 @@ nodes:
 
 def audiostyle(*args, cwd=REPO) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=300)
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin",
+                               "AUDIOSTYLE_CACHE_DIR": os.environ["AUDIOSTYLE_CACHE_DIR"]}, timeout=300)
 
 
 @pytest.fixture
@@ -139,3 +141,23 @@ def test_cuda_request_without_cuda_is_a_clear_error(tiny, tmp_path):
     proc = audiostyle("run", graph, "--set", f"content={content}", "--set", f"style={style}",
                       "--set", f"out={tmp_path / 'x.wav'}", "--device", "cuda")
     assert proc.returncode == 1 and "no CUDA device is available; use --device cpu or auto" in proc.stderr
+
+
+def test_second_run_with_the_same_style_uses_the_cache(tiny, tmp_path):
+    import json
+
+    graph, content, style = tiny
+    cache = tmp_path / "cache"
+
+    def run(out):
+        proc = audiostyle("run", graph, "--set", f"content={content}", "--set", f"style={style}", "--set", f"out={out}",
+                          "--cache-dir", cache, "--no-provenance")
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    run(tmp_path / "a.wav")
+    files = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    assert files  # the style targets were stored
+    run(tmp_path / "b.wav")
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == files  # found, not stored again
+    assert read_audio(tmp_path / "a.wav")[0].shape == read_audio(tmp_path / "b.wav")[0].shape

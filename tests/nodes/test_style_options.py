@@ -10,7 +10,7 @@ from audiostyle_engine.run import run_graph
 from tests.conftest import SR, chirp, noise, read_audio
 from nodes._parametrised import Bounded, Waveform
 from nodes._style_core import StyleConfig, features, glorot_filters, transfer
-from nodes._style_terms import AutocorrelationTerm, WidthGramTerm, autocorrelation
+from nodes._style_terms import AutocorrelationTerm, autocorrelation
 
 TINY = StyleConfig(n_filters=8, kernel_width=5, alpha=0.1, beta=1.0, iterations=4, optimizer="lbfgs", history_size=5,
                    init_scale=1e-3, gram_normalization="frames")
@@ -36,7 +36,7 @@ def test_autocorrelation_term_vanishes_at_the_style_and_pulls_elsewhere(rng):
 
     weights = glorot_filters(content.shape[0], TINY, 0, "cpu")
     term = AutocorrelationTerm(1.0, max_lag=8)
-    Objective(torch.from_numpy(content), torch.from_numpy(style), weights, TINY, [term])
+    Objective(torch.from_numpy(content), torch.from_numpy(style), weights, TINY, extra_terms=[term])
     s = torch.from_numpy(style)
     assert term.lag == 8
     assert float(term(s, features(s, weights))) == pytest.approx(0.0, abs=1e-9)
@@ -51,28 +51,32 @@ def test_autocorrelation_lag_is_capped_by_the_shorter_clip(rng):
     from nodes._style_core import Objective
 
     term = AutocorrelationTerm(1.0, max_lag=1000)
-    Objective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY, [term])
+    Objective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY,
+              extra_terms=[term])
     assert term.lag == (30 - TINY.kernel_width + 1) // 2
     assert tuple(term.target.shape) == (TINY.n_filters, term.lag + 1)
 
 
 @pytest.mark.parametrize("width", [1, 3, 17])
-def test_extra_width_features_have_the_expected_shapes(rng, width):
-    content, style = _spectra(rng)
-    from nodes._style_core import Objective
+def test_extra_width_layers_have_the_expected_shapes(width):
+    from dataclasses import replace
 
-    term = WidthGramTerm(width, weight=1.0, seed=0)
-    Objective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY, [term])
-    assert tuple(term.weights.shape) == (TINY.n_filters, 33, width)
-    assert tuple(features(torch.from_numpy(content), term.weights).shape) == (TINY.n_filters, 40 - width + 1)
-    assert tuple(term.target.shape) == (TINY.n_filters, TINY.n_filters)
-    assert not torch.equal(term.weights[:, :, :1], glorot_filters(33, TINY, 0, "cpu")[:, :, :1])
+    from nodes._style_core import layer_filters
+
+    cfg = replace(TINY, extra_widths=(width,))
+    main, extra = layer_filters(33, cfg, 0, "cpu")
+    assert tuple(main.shape) == (TINY.n_filters, 33, TINY.kernel_width)
+    assert tuple(extra.shape) == (TINY.n_filters, 33, width)
+    content = torch.zeros(33, 40)
+    assert tuple(features(content, extra).shape) == (TINY.n_filters, 40 - width + 1)
 
 
 def test_extra_widths_change_the_result(rng):
+    from dataclasses import replace
+
     content, style = _spectra(rng)
     plain, _ = transfer(content, style, TINY, device="cpu", seed=0)
-    widened, _ = transfer(content, style, TINY, device="cpu", seed=0, terms=[WidthGramTerm(9, 1.0, 0)])
+    widened, _ = transfer(content, style, replace(TINY, extra_widths=(9,)), device="cpu", seed=0)
     assert plain.shape == widened.shape
     assert np.abs(plain - widened).max() > 1e-4
 
@@ -148,7 +152,7 @@ def test_waveform_graph_needs_no_griffin_lim(tmp_path, wav_file, rng):
 @pytest.mark.parametrize("extra, message", [
     ("    domain: waveform\n    optimizer: lbfgs-b", "domain: waveform needs optimizer: lbfgs"),
     ("    domain: waveform\n    lower_bound: 0.0", "remove lower_bound"),
-    ("    extra_kernel_widths: [3, 0]", r"extra_kernel_widths\[1\]=0 must be an integer"),
+    ("    extra_kernel_widths: [3, 0]", r"extra_kernel_widths=\[3, 0\] must be a list of integers in \[1, 512\]"),
 ])
 def test_option_conflicts_are_reported_before_running(tmp_path, wav_file, rng, extra, message):
     path, out = _graph(tmp_path, wav_file, rng, extra)
