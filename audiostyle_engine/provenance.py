@@ -7,6 +7,8 @@ Generic: it reads the graph and the records, and knows no particular node.
 """
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import platform
@@ -47,14 +49,20 @@ def describe_run(graph, records: dict[str, dict], device: str, seed: int | None)
     }
 
 
-def library_versions() -> dict[str, str | None]:
+@functools.lru_cache(maxsize=1)
+def _installed_versions() -> tuple:
+    # Reading package metadata costs ~15 ms; versions cannot change inside one process.
     versions = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return versions
+    return tuple(versions.items())
+
+
+def library_versions() -> dict[str, str | None]:
+    return dict(_installed_versions())
 
 
 def sidecar_text(run_info: dict, output_final: Path, output_written: Path) -> str:

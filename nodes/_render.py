@@ -58,11 +58,41 @@ def render(chain, samples: np.ndarray, sample_rate: int, tail="auto", *,
         if auto and produced >= frames + window and _quiet_end(out, window, threshold):
             went_quiet = True
             break
-    result = np.concatenate(out, axis=1) if out else np.zeros((channels, 0), np.float32)
     chain.reset()
-    end = min(limit, tail_end(result, frames, threshold)) if auto else limit
+    if auto:
+        # Only the part after the input decides the end; join that (short) part alone to find it.
+        tail_start, tail_pieces = _from_frame(out, frames)
+        tail = np.concatenate(tail_pieces, axis=1) if tail_pieces else np.zeros((channels, 0), np.float32)
+        end = min(limit, frames + tail_end(tail, 0, threshold))
+    else:
+        end = limit
     capped = auto and not went_quiet and end > limit - window
-    return Rendered(np.ascontiguousarray(result[:, :end], dtype=np.float32), end - frames, bool(capped))
+    # One copy: join the pieces up to ``end`` (a column slice of the joined array would need a second).
+    return Rendered(_join_until(out, end, channels), end - frames, bool(capped))
+
+
+def _from_frame(pieces: list[np.ndarray], start: int) -> tuple[int, list[np.ndarray]]:
+    """The pieces from frame ``start`` on (the first one cut at ``start``)."""
+    offset, picked = 0, []
+    for piece in pieces:
+        n = piece.shape[1]
+        if offset + n > start:
+            picked.append(piece[:, max(0, start - offset):])
+        offset += n
+    return start, picked
+
+
+def _join_until(pieces: list[np.ndarray], end: int, channels: int) -> np.ndarray:
+    parts, offset = [], 0
+    for piece in pieces:
+        if offset >= end:
+            break
+        n = piece.shape[1]
+        parts.append(piece if offset + n <= end else piece[:, :end - offset])
+        offset += n
+    if not parts:
+        return np.zeros((channels, 0), np.float32)
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
 def tail_end(samples: np.ndarray, input_frames: int, threshold: float) -> int:
