@@ -61,7 +61,7 @@ def render(chain, samples: np.ndarray, sample_rate: int, tail="auto", *,
     chain.reset()
     if auto:
         # Only the part after the input decides the end; join that (short) part alone to find it.
-        tail_start, tail_pieces = _from_frame(out, frames)
+        tail_pieces = _from_frame(out, frames)
         tail = np.concatenate(tail_pieces, axis=1) if tail_pieces else np.zeros((channels, 0), np.float32)
         end = min(limit, frames + tail_end(tail, 0, threshold))
     else:
@@ -71,7 +71,7 @@ def render(chain, samples: np.ndarray, sample_rate: int, tail="auto", *,
     return Rendered(_join_until(out, end, channels), end - frames, bool(capped))
 
 
-def _from_frame(pieces: list[np.ndarray], start: int) -> tuple[int, list[np.ndarray]]:
+def _from_frame(pieces: list[np.ndarray], start: int) -> list[np.ndarray]:
     """The pieces from frame ``start`` on (the first one cut at ``start``)."""
     offset, picked = 0, []
     for piece in pieces:
@@ -79,7 +79,7 @@ def _from_frame(pieces: list[np.ndarray], start: int) -> tuple[int, list[np.ndar
         if offset + n > start:
             picked.append(piece[:, max(0, start - offset):])
         offset += n
-    return start, picked
+    return picked
 
 
 def _join_until(pieces: list[np.ndarray], end: int, channels: int) -> np.ndarray:
