@@ -57,7 +57,7 @@ STYLE_MEMORY_BUDGET_MB = 8192.0  # content needing more than this is optimised i
 SEGMENT_OVERLAP_FRAMES = 64  # ~0.75 s at 44.1 kHz / hop 512, crossfaded between segments
 TOLERANCE_WINDOW = 10  # iterations over which the convergence tolerance compares the loss
 
-# Where computed style targets are kept between runs (nodes/_style_cache.py), keyed by content hashes.
+# Where computed style targets are kept between runs (nodes/_style/cache.py), keyed by content hashes.
 CACHE_DIR_ENV = "AUDIOSTYLE_CACHE_DIR"
 
 
