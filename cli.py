@@ -51,7 +51,8 @@ def cmd_run(args) -> int:
             summary.setdefault("style_transfer", {})[node_id] = {
                 "iterations": hist["iteration"][-1], "evaluations": hist["evaluations"],
                 "loss_first": hist["loss"][0], "loss_last": hist["loss"][-1],
-                "content_correlation": hist["content_correlation"][-1]}
+                "content_correlation": hist["content_correlation"][-1], "stopped": hist.get("stopped"),
+                "precision": rec.get("precision"), "precision_reason": rec.get("precision_reason")}
         if rec.get("loudness"):  # fx chains measure their input and output
             summary.setdefault("loudness", {})[node_id] = rec["loudness"]
     if args.log_json:
@@ -60,8 +61,11 @@ def cmd_run(args) -> int:
         for path in result.outputs:
             print(f"wrote {path}")
         for node_id, st in summary.get("style_transfer", {}).items():
-            print(f"{node_id}: loss {st['loss_first']:.4g} → {st['loss_last']:.4g} in {st['iterations']} iterations "
-                  f"({st['evaluations']} evaluations), content correlation {st['content_correlation']:.3f}")
+            stopped = " (converged)" if st["stopped"] == "converged" else ""
+            print(f"{node_id}: loss {st['loss_first']:.4g} → {st['loss_last']:.4g} in {st['iterations']} iterations"
+                  f"{stopped} ({st['evaluations']} evaluations), content correlation {st['content_correlation']:.3f}")
+            if st["precision"]:
+                print(f"{node_id}: precision {st['precision']} — {st['precision_reason']}")
         for node_id, loud in summary.get("loudness", {}).items():
             fmt = lambda m: f"{m['integrated_lufs']} LUFS, {m['true_peak_dbtp']} dBTP"  # noqa: E731
             print(f"{node_id}: {fmt(loud['before'])} → {fmt(loud['after'])}")
@@ -91,6 +95,8 @@ def cmd_validate(args) -> int:
 
     graph = prepare(args.graph, parse_sets(args.set))
     report_dir_of(graph)  # a malformed report: setting is an error before any run
+    for warning in graph.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.graph}: ok ({len(graph.order)} nodes: {' → '.join(graph.order)})")
     return 0
 

@@ -146,7 +146,7 @@ def execute(graph: Graph, *, device: str = "cpu", seed: int | None = None, cache
             provenance: bool = True) -> RunResult:
     """Run every node once, in order. ``keep`` names nodes whose output values are returned.
     ``provenance`` writes a sidecar beside each output (see provenance.py), committed with it."""
-    run = RunState(graph, list(hooks or []))
+    run = RunState(graph, list(hooks or []), warnings=list(graph.warnings))
     values: dict[tuple[str, str], Any] = {}
     remaining_uses: dict[tuple[str, str], int] = {}
     for e in graph.edges:

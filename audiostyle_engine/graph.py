@@ -49,6 +49,7 @@ class Graph:
     report: Any = None
     fingerprint: str = ""
     streams: dict[tuple[str, str], StreamInfo] = field(default_factory=dict)  # (node, port) -> static facts
+    warnings: list[str] = field(default_factory=list)  # soft issues found by validation, as file:line:col: text
 
     def spec_of(self, node_id: str) -> NodeSpec:
         return self.classes[node_id].spec
@@ -94,10 +95,11 @@ class _Validator:
         self.registry = registry
         self.check_files = check_files
         self.issues: list[Issue] = list(doc.issues)
+        self.warnings: list[Issue] = []
 
-    def err(self, path, message: str, key: bool = False):
+    def err(self, path, message: str, key: bool = False, warning: bool = False):
         loc = self.doc.key_loc(path) if key else self.doc.loc(path)
-        self.issues.append(Issue(loc, message))
+        (self.warnings if warning else self.issues).append(Issue(loc, message))
 
     def run(self) -> Graph | None:
         doc = self.doc
@@ -137,7 +139,8 @@ class _Validator:
             return None
         return Graph(file=doc.file, description=str(root.get("description", "")), nodes=decls,
                      classes=classes, edges=edges, order=order, variables=dict(doc.variables),
-                     report=root.get("report"), fingerprint=_fingerprint(decls), streams=streams)
+                     report=root.get("report"), fingerprint=_fingerprint(decls), streams=streams,
+                     warnings=[str(w) for w in sorted(self.warnings, key=Issue.sort_key)])
 
     def _node(self, node_id: str, body) -> tuple[NodeDecl | None, type[Node] | None]:
         path = ("nodes", node_id)
@@ -181,7 +184,7 @@ class _Validator:
         if not missing and len(params) == len(spec.params):
             for problem in cls.check_params(params):
                 self.err(path + (problem.param,) + tuple(problem.path), f"node '{node_id}' ({spec.type_name}): {problem.message}",
-                         key=problem.at_key)
+                         key=problem.at_key, warning=problem.warning)
 
         inputs: dict[str, tuple[str, str | None]] = {}
         raw_inputs = body.get("inputs", {})

@@ -57,6 +57,12 @@ STYLE_MEMORY_BUDGET_MB = 8192.0  # content needing more than this is optimised i
 SEGMENT_OVERLAP_FRAMES = 64  # ~0.75 s at 44.1 kHz / hop 512, crossfaded between segments
 TOLERANCE_WINDOW = 10  # iterations over which the convergence tolerance compares the loss
 
+# precision: auto (audiostyle_engine/precision.py). bf16 runs only where a probe GEMM of this shape
+# ([rows, K·C, filters], the conv's GEMM shrunk to milliseconds) measured at least BF16_MIN_SPEEDUP times
+# fp32's speed: below that, bf16's rounding buys too little.
+PRECISION_PROBE_SHAPE = (256, 1024, 1024)
+BF16_MIN_SPEEDUP = 1.2
+
 # Where computed style targets are kept between runs (nodes/_style/cache.py), keyed by content hashes.
 CACHE_DIR_ENV = "AUDIOSTYLE_CACHE_DIR"
 

@@ -143,6 +143,7 @@ class ParamProblem:
     message: str
     path: tuple = field(default_factory=tuple)
     at_key: bool = False  # point at the key (a wrong name) rather than at its value
+    warning: bool = False  # a soft issue: reported with its location, the graph still runs
 
 
 class Node:

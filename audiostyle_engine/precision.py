@@ -1,0 +1,179 @@
+"""Which matmul precision pays on this machine: ``precision: auto`` and the warning for a forced bf16.
+
+bf16 halves the bytes a GEMM moves, but only hardware with bf16 instructions turns that into speed:
+CUDA devices with bf16 tensor cores (compute capability 8 and up), and CPUs with AMX-BF16 or AVX-512-BF16.
+Elsewhere torch emulates bf16 and a GEMM runs tens of times slower than in fp32 (measured 40x on an
+AVX2-only EPYC). On a CPU the flags are necessary but not sufficient — how oneDNN uses them varies with
+the torch build — so a small GEMM probe decides, once per machine: its result is cached in the cache
+directory under the CPU model, flags, thread count and torch version.
+
+This module knows no node: it answers "fp32 or bf16 for this device, and why".
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import settings
+
+# The flags that matter for the choice, as /proc/cpuinfo spells them (recorded by bench/ too).
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+PROBE_VERSION = 1  # bump when the probe's shapes or method change
+
+
+@dataclass(frozen=True)
+class Decision:
+    precision: str  # what runs: fp32 or bf16
+    requested: str  # what the graph asked for: auto, fp32 or bf16
+    reason: str  # one sentence, for the run summary, the report and the provenance sidecar
+    speedup: float | None = None  # measured fp32 time / bf16 time of the probe GEMM (None: not measured)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def cpu_info() -> dict:
+    """{"model": ..., "flags": [the CPU_FLAGS present]} from /proc/cpuinfo (Linux); elsewhere the model only."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and model in ("", platform.processor(), platform.machine()):
+                    model = value.strip()
+                elif key == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    return {"model": model, "flags": [f for f in CPU_FLAGS if f in flags]}
+
+
+def _time_gemm(a, b, repeats: int, budget_s: float) -> float:
+    """Best of ``repeats`` timings of a @ b, stopping early once ``budget_s`` is spent."""
+    best, spent = float("inf"), 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        dt = time.perf_counter() - t0
+        best, spent = min(best, dt), spent + dt
+        if spent > budget_s:
+            break
+    return best
+
+
+def measure_cpu_bf16_speedup() -> float:
+    """fp32 time / bf16 time of one GEMM at the style conv's inner shape, shrunk to milliseconds in fp32.
+
+    A bf16 GEMM without hardware support takes ~40x the fp32 time, so bf16 is timed once first and
+    repeated only if it was not already far slower: the probe stays well under a second either way."""
+    import torch
+
+    m, k, n = settings.PRECISION_PROBE_SHAPE
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)
+    a16, b16 = a.to(torch.bfloat16), b.to(torch.bfloat16)
+    a @ b, a16[:8] @ b16  # first calls pay for oneDNN's kernel selection; keep that out of the figures
+    fp32 = _time_gemm(a, b, 5, 0.2)
+    once = _time_gemm(a16, b16, 1, 0.0)
+    bf16 = once if once > 4 * fp32 else min(once, _time_gemm(a16, b16, 4, 0.2))
+    return fp32 / bf16
+
+
+def _probe_key(info: dict) -> str:
+    import torch
+
+    text = json.dumps({"cpu": info, "threads": torch.get_num_threads(), "torch": torch.__version__,
+                       "shape": settings.PRECISION_PROBE_SHAPE, "version": PROBE_VERSION}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def cpu_bf16_speedup(cache_dir: Path | None = None, measure=measure_cpu_bf16_speedup) -> float:
+    """The probe's result for this machine, measured once and kept in ``cache_dir`` (default: the user cache)."""
+    info = cpu_info()
+    path = Path(cache_dir or settings.default_cache_dir()) / "precision_probe.json"
+    key = _probe_key(info)
+    try:
+        stored = json.loads(path.read_text())
+        if key in stored:
+            return float(stored[key]["speedup"])
+    except (OSError, ValueError, KeyError, TypeError):
+        stored = {}
+    speedup = float(measure())
+    stored = stored if isinstance(stored, dict) else {}
+    stored[key] = {"speedup": speedup, "cpu": info, "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    try:  # the cache is an optimisation: an unwritable folder costs a re-measure next run, nothing more
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        temp.write_text(json.dumps(stored, indent=1))
+        os.replace(temp, path)
+    except OSError:
+        pass
+    return speedup
+
+
+def cuda_bf16(device: str) -> tuple[bool, str]:
+    import torch
+
+    index = torch.device(device).index or 0
+    major, minor = torch.cuda.get_device_capability(index)
+    name = torch.cuda.get_device_name(index)
+    if major >= 8:
+        return True, f"CUDA device {name} (compute capability {major}.{minor}) has bf16 tensor cores"
+    return False, f"CUDA device {name} (compute capability {major}.{minor}) has no bf16 tensor cores"
+
+
+def decide(requested: str, device: str, cache_dir: Path | None = None, *, info=None, speedup=None,
+           cuda=cuda_bf16) -> Decision:
+    """The precision to run for ``requested`` (auto, fp32, bf16) on ``device``.
+
+    ``info``/``speedup``/``cuda`` stand in for cpu_info(), the cached probe and the CUDA check (tests)."""
+    if requested == "fp32":
+        return Decision("fp32", requested, "fp32 requested (exact)")
+    if str(device).startswith("cuda"):
+        ok, why = cuda(device)
+        if requested == "bf16":
+            return Decision("bf16", requested, "bf16 requested" + ("" if ok else f"; {why}, so it may be slower"))
+        return Decision("bf16" if ok else "fp32", requested, f"auto: {why}")
+    info = cpu_info() if info is None else info
+    has = [f for f in BF16_CPU_FLAGS if f in info["flags"]]
+    threshold = settings.BF16_MIN_SPEEDUP
+    if requested == "auto" and not has:
+        return Decision("fp32", requested, f"auto: the CPU ({info['model']}) has neither AMX-BF16 nor AVX-512-BF16, "
+                                           "so bf16 would be emulated and slower")
+    ratio = speedup() if callable(speedup) else speedup
+    ratio = cpu_bf16_speedup(cache_dir) if ratio is None else float(ratio)
+    measured = f"a bf16 GEMM measured {ratio:.2f}x the speed of fp32 on this CPU ({info['model']}"
+    measured += f", {', '.join(has)})" if has else ", no bf16 instructions)"
+    if requested == "bf16":
+        return Decision("bf16", requested, f"bf16 requested; {measured}", ratio)
+    if ratio >= threshold:
+        return Decision("bf16", requested, f"auto: {measured}", ratio)
+    return Decision("fp32", requested, f"auto: {measured}, below the {threshold:g}x that bf16 needs to pay", ratio)
+
+
+def slow_bf16_warning(decision: Decision) -> str | None:
+    """The warning for a forced bf16 that measured slower than fp32 (None when it pays or was not measured)."""
+    if decision.requested != "bf16" or decision.speedup is None or decision.speedup >= 1.0:
+        return None
+    return (f"precision: bf16 runs {1 / decision.speedup:.1f}x slower than fp32 on this CPU (probe GEMM: bf16 at "
+            f"{decision.speedup:.2f}x fp32's speed); use precision: auto (or fp32)")
+
+
+def validation_device() -> str:
+    """The device a run gets without --device: what validation can judge a forced bf16 against."""
+    from .device import resolve_device
+
+    return resolve_device("auto")
+
+
+def forced_bf16_warning(cache_dir: Path | None = None) -> str | None:
+    """At validation: the warning for ``precision: bf16`` if it measures slower on the device a run would get."""
+    return slow_bf16_warning(decide("bf16", validation_device(), cache_dir))
