@@ -55,8 +55,10 @@ class StyleTransfer(Node):
                   unit="s"),
             Param("implementation", "choice", "fast", "fast: hand-written gradient through large GEMMs; plain: torch "
                   "autograd on the formulation as written (same function, slower)", choices=("fast", "plain")),
-            Param("precision", "choice", "fp32", "fp32: exact; bf16: the conv GEMMs in bfloat16 with float32 accumulation "
-                  "(loss, Gram, optimiser in float32; fast only)", choices=("fp32", "bf16")),
+            Param("precision", "choice", "fp32", "fp32: exact (the paper); bf16: the conv GEMMs in bfloat16 with float32 "
+                  "accumulation (loss, Gram, optimiser in float32; fast only); auto: bf16 where this machine runs it "
+                  "faster (CUDA bf16 tensor cores, or a CPU with AMX/AVX-512 bf16 that a cached probe GEMM measured "
+                  "faster), fp32 elsewhere", choices=("fp32", "bf16", "auto")),
             Param("tolerance", "float", None, "stop when the loss fell by less than this fraction over tolerance_window "
                   "iterations (null: run all iterations, as the paper)", min=0.0, nullable=True),
             Param("tolerance_window", "int", settings.TOLERANCE_WINDOW, "iterations the tolerance looks back", min=1,
@@ -89,6 +91,12 @@ class StyleTransfer(Node):
                                              "remove lower_bound"))
         if params["precision"] == "bf16" and params["implementation"] != "fast":
             problems.append(ParamProblem("precision", "precision: bf16 needs implementation: fast"))
+        elif params["precision"] == "bf16":
+            from audiostyle_engine.precision import forced_bf16_warning
+
+            warning = forced_bf16_warning()
+            if warning:
+                problems.append(ParamProblem("precision", warning, warning=True))
         widths = params["extra_kernel_widths"]
         if not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 512 for w in widths):
             problems.append(ParamProblem("extra_kernel_widths", f"extra_kernel_widths={widths!r} must be a list of "
@@ -113,19 +121,13 @@ class StyleTransfer(Node):
         if weights is not None and len(weights) != len(styles):
             raise ParameterError(f"style_weights lists {len(weights)} weights for {len(styles)} connected styles; "
                                  "give one weight per style input")
-        # The options beyond the paper that reshape the objective (extra autograd terms, another variable to
-        # optimise) run on the plain implementation; the fast path covers the paper's objective.
-        beyond = p["domain"] == "waveform" or p["autocorrelation_weight"] > 0 or (
-            p["lower_bound"] is not None and p["optimizer"] == "lbfgs")
-        if beyond and p["precision"] == "bf16":
-            raise ParameterError("precision: bf16 covers the paper's objective only; use fp32 with domain: waveform, "
-                                 "autocorrelation_weight or a lower_bound on lbfgs")
+        seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
+        decision = self._precision(ctx)
         cfg = StyleConfig(p["n_filters"], p["kernel_width"], p["alpha"], p["beta"], p["iterations"], p["optimizer"],
                           p["history_size"], p["init_scale"], p["gram_normalization"], p["lower_bound"],
-                          implementation="plain" if beyond else p["implementation"], precision=p["precision"], tolerance=p["tolerance"],
+                          implementation=p["implementation"], precision=decision.precision, tolerance=p["tolerance"],
                           tolerance_window=p["tolerance_window"], extra_widths=tuple(p["extra_kernel_widths"]),
                           memory_budget_mb=p["memory_budget_mb"], segment_overlap=p["segment_overlap"])
-        seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
         cache = None
         if p["style_cache"] and ctx.cache_dir is not None and cfg.implementation == "fast":
             cache = StyleCache(ctx.cache_dir, p["n_filters"], seed, p["gram_normalization"])
@@ -158,8 +160,10 @@ class StyleTransfer(Node):
         ctx.record("channel_histories", histories)
         ctx.record("seconds", time.perf_counter() - t0)
         ctx.record("device", ctx.device)
+        ctx.record("precision", cfg.precision)
+        ctx.record("precision_reason", decision.reason)
         ctx.record("processing", {"implementation": cfg.implementation, "precision": cfg.precision,
-                                  "channels": processing})
+                                  "precision_reason": decision.reason, "channels": processing})
         if cache is not None:
             ctx.record("style_cache", {"hits": cache.hits, "misses": cache.misses, "directory": str(cache.directory)})
         ctx.record("negative_bins_fraction", float(np.mean(out < 0)))
@@ -167,6 +171,19 @@ class StyleTransfer(Node):
                                            content.window, content.length, content.scale, phase, content.source,
                                            {"style_source": style.source,
                                             "style_sources": [s.source for s in styles]})}
+
+    def _precision(self, ctx):
+        """What precision runs, and why (audiostyle_engine/precision.py decides auto on this machine)."""
+        from audiostyle_engine.precision import Decision, decide, slow_bf16_warning, validation_device
+
+        requested = self.params["precision"]
+        if self.params["implementation"] == "plain":  # validation refuses plain + bf16
+            return Decision("fp32", requested, "implementation: plain runs in fp32")
+        decision = decide(requested, ctx.device, ctx.cache_dir)
+        warning = slow_bf16_warning(decision)
+        if warning and ctx.device != validation_device():  # else validation already warned, with the line
+            ctx.warn(warning)
+        return decision
 
     def _terms(self, content: Spectrogram) -> list:
         from ._style.terms import build_terms

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from audiostyle_engine.errors import ParameterError
+
 from . import fast
 
 
@@ -127,14 +129,13 @@ class PlainObjective:
             self.content_features = [features(content, w) for w in self.weights]
             self.style_grams = [sum(m * gram(features(s, w), cfg.gram_normalization) for m, s in zip(mix, styles))
                                 for w in self.weights]
-        # Terms of the options beyond the paper (nodes/_style/terms.py): bound once to the main layer and
-        # the (first) style, then called with x and the main layer's features.
-        self.style = styles[0]
+        # Terms of the options beyond the paper (nodes/_style/terms.py), bound to a TermBinding (transfer()
+        # does that once for both implementations), then called with the main layer's features.
         self.main_weights = self.weights[0]
-        self.main_content_features = self.content_features[0]
         self.extra_terms = list(extra_terms)
         for term in self.extra_terms:
-            term.bind(self)
+            if not term.bound:
+                term.bind(TermBinding(styles[0], self.main_weights, self.content_features[0]))
 
     def __call__(self, x: torch.Tensor):
         content_loss = style_loss = 0.0
@@ -147,7 +148,7 @@ class PlainObjective:
                 extra = extra + term.loss(f)
             if w is self.main_weights:
                 for term in self.extra_terms:
-                    extra = extra + term(x, f)
+                    extra = extra + term.loss(f)
         return self.cfg.alpha * content_loss + self.cfg.beta * style_loss + extra, content_loss, style_loss
 
     def loss_and_grad(self, x: torch.Tensor):
@@ -159,6 +160,16 @@ class PlainObjective:
 
 
 Objective = PlainObjective  # the historical name
+
+
+@dataclass(frozen=True)
+class TermBinding:
+    """What an extra loss term (terms.py) is computed against: the (first) style, the main layer's filters
+    and the content's features in that layer ([filters, frames])."""
+
+    style: torch.Tensor
+    main_weights: torch.Tensor
+    main_content_features: torch.Tensor
 
 
 def style_targets(styles, layers: list[fast.Layer], cfg: StyleConfig, style_weights=None, cache=None,
@@ -204,14 +215,64 @@ class FastObjective:
             total, content, style = total + t, content + c, style + s
         return total, content, style, grad_t.T.contiguous()
 
+    def __call__(self, x: torch.Tensor):
+        """(loss, content loss, style loss) as tensors, the loss differentiable in x by autograd: so a
+        parametrisation x = g(z) (params.py: bounds, the waveform domain) chains its own gradient onto the
+        hand-written one, as with PlainObjective."""
+        return _FastLoss.apply(x, self)
 
-def _evaluate(objective, x: torch.Tensor):
-    loss, lc, ls, grad = objective.loss_and_grad(x)
+
+class _FastLoss(torch.autograd.Function):
+    """The fast objective as an autograd node: forward computes loss and gradient at once (that is what
+    the hand-written GEMMs do), backward scales the stored gradient."""
+
+    @staticmethod
+    def forward(ctx, x, objective):
+        total, content, style, grad = objective.loss_and_grad(x)
+        ctx.save_for_backward(grad)
+        out = [torch.as_tensor(v, dtype=torch.float64, device=x.device) for v in (total, content, style)]
+        ctx.mark_non_differentiable(out[1], out[2])
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, grad_total, _content, _style):
+        (grad,) = ctx.saved_tensors
+        return (grad * grad_total).to(grad.dtype), None
+
+
+class NonFiniteLoss(ParameterError):
+    """The optimiser reached a point where the loss is not a finite number."""
+
+
+def _check_finite(point, iteration: int) -> None:
+    if not all(math.isfinite(v) for v in point[:3]):
+        raise NonFiniteLoss(f"the style-transfer loss became {point[0]} at iteration {iteration} (the magnitudes or "
+                            "the loss or its gradient overflowed); stopped instead of writing garbage — lower "
+                            "alpha/beta, use precision: fp32, or set a lower_bound")
+
+
+def _evaluate(objective, x: torch.Tensor, parametrisation=None):
+    """(loss, (loss, content, style, correlation) as floats, gradient) at the optimiser's variable ``x``:
+    the log-magnitude itself, or z with log-magnitude parametrisation.to_x(z)."""
+    if parametrisation is None:
+        loss, lc, ls, grad = objective.loss_and_grad(x)
+        spec = x
+    else:
+        with torch.enable_grad():
+            leaf = x.detach().requires_grad_(True)
+            spec = parametrisation.to_x(leaf)
+            loss, lc, ls = objective(spec)
+            loss.backward()
+        loss, lc, ls, grad, spec = loss.detach(), lc.detach(), ls.detach(), leaf.grad, spec.detach()
     with torch.no_grad():
-        corr = correlation(x, objective.content)
-    values = torch.stack([torch.as_tensor(v, dtype=torch.float64, device=x.device) for v in (loss, lc, ls, corr)])
-    point = tuple(values.tolist())  # one device→host transfer per evaluation
-    return loss, point, grad
+        corr = correlation(spec, objective.content)
+        grad_sum = grad.sum(dtype=torch.float64)  # non-finite exactly when some gradient entry is
+    values = torch.stack([torch.as_tensor(v, dtype=torch.float64, device=x.device)
+                          for v in (loss, lc, ls, corr, grad_sum)])
+    *point, grad_sum = values.tolist()  # one device→host transfer per evaluation
+    if not math.isfinite(grad_sum):
+        point[0] = grad_sum  # a non-finite gradient makes the next point non-finite: stop here already
+    return loss, tuple(point), grad
 
 
 def converged(losses: list, tolerance: float | None, window: int) -> bool:
@@ -222,10 +283,11 @@ def converged(losses: list, tolerance: float | None, window: int) -> bool:
     return (old - new) <= tolerance * abs(new)
 
 
-def _torch_lbfgs(objective, x0, cfg, progress):
+def _torch_lbfgs(objective, x0, cfg, progress, parametrisation=None):
     """torch L-BFGS with strong-Wolfe line search on the run device, one iteration per step() so the
     tolerance can be checked between iterations; the start-of-step evaluation is served from a cache
-    (it is at the point the line search just accepted), so stepping this way costs no extra evaluations."""
+    (it is at the point the line search just accepted), so stepping this way costs no extra evaluations.
+    With a ``parametrisation`` it moves z (x0 is then z's start) and returns x = parametrisation.to_x(z)."""
     x = x0.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], lr=1.0, max_iter=1, max_eval=64, history_size=cfg.history_size,
                             line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
@@ -237,8 +299,9 @@ def _torch_lbfgs(objective, x0, cfg, progress):
         for xc, loss, point, grad in reversed(recent):
             if torch.equal(xc, x.detach()):
                 return loss, point, grad
-        loss, point, grad = _evaluate(objective, x.detach())
+        loss, point, grad = _evaluate(objective, x.detach(), parametrisation)
         history.evaluations += 1
+        _check_finite(point, len(history.iteration))
         recent.append((x.detach().clone(), loss, point, grad))
         return loss, point, grad
 
@@ -264,7 +327,12 @@ def _torch_lbfgs(objective, x0, cfg, progress):
         if converged(history.loss, cfg.tolerance, cfg.tolerance_window):
             history.stopped = "converged"
             break
-    return x, history
+    if parametrisation is None:
+        return x, history
+    if hasattr(parametrisation, "finish"):
+        parametrisation.finish(x.detach())
+    with torch.no_grad():
+        return parametrisation.to_x(x.detach()), history
 
 
 def _scipy_lbfgsb(objective, x0, cfg, progress):
@@ -279,6 +347,7 @@ def _scipy_lbfgsb(objective, x0, cfg, progress):
         x = torch.from_numpy(flat.astype(np.float32)).reshape(shape).to(device)
         _, point, grad = _evaluate(objective, x)
         history.evaluations += 1
+        _check_finite(point, len(history.iteration))
         last["point"] = point
         if history.evaluations == 1:
             history.add(0, point, t0)
@@ -369,7 +438,11 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
              initial: np.ndarray | None = None) -> tuple[np.ndarray, History]:
     """Optimise a [bins, frames] log-magnitude so its features match ``content`` and its Grams ``style``
     (one [bins, frames] array, or several mixed by ``style_weights``). ``history.segments`` says whether the
-    content was processed whole or in segments."""
+    content was processed whole or in segments.
+
+    Every option runs on either implementation: ``extra_terms`` (terms.py) join the main layer's loss, and a
+    ``parametrisation`` (params.py: bounds on torch L-BFGS, the waveform domain) chains its gradient onto the
+    objective's by autograd; a parametrised run processes the content whole."""
     n_bins, n_frames = content.shape
     styles = [style] if isinstance(style, np.ndarray) else list(style)
     weights = layer_filters(n_bins, cfg, seed, device)
@@ -377,16 +450,15 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
     start = torch.randn(content.shape, generator=torch.Generator().manual_seed(seed + 1)) * cfg.init_scale
     if initial is not None:  # e.g. the content itself instead of the paper's near-silent random start
         start = start + torch.from_numpy(np.ascontiguousarray(initial))
-    if cfg.lower_bound is not None:
+    if cfg.lower_bound is not None and parametrisation is None:  # L-BFGS-B's box; Bounded makes its own start
         start = start.clamp_min(cfg.lower_bound)
-    if parametrisation is not None:  # bounded torch L-BFGS or the waveform domain, nodes/_style/params.py
-        from .params import optimise
-
-        objective = PlainObjective(torch.from_numpy(np.ascontiguousarray(content)).to(device), style_t, weights, cfg,
-                                   style_weights, terms, extra_terms)
-        x, history = optimise(objective, start.to(device), parametrisation, cfg, progress)
-        history.segments = {"mode": "whole", "ranges": [(0, n_frames)], "overlap_frames": 0}
-        return x.detach().to("cpu", torch.float32).numpy(), history
+    content_dev = torch.from_numpy(np.ascontiguousarray(content)).to(device)
+    extra_terms = list(extra_terms)
+    if extra_terms:
+        with torch.no_grad():
+            binding = TermBinding(style_t[0], weights[0], features(content_dev, weights[0]))
+        for term in extra_terms:
+            term.bind(binding)
 
     if cfg.implementation == "plain":
         def build(piece):
@@ -396,13 +468,22 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
         layers = [fast.Layer.from_weights(w, cfg.precision) for w in weights]
         targets = style_targets(style_t, layers, cfg, style_weights, cache)
         rank = max(t.rank for t in targets)
+        layer_terms = [list(t) for t in terms] if terms else [[] for _ in layers]
+        layer_terms[0] = layer_terms[0] + extra_terms  # the extra terms see the main layer's features
 
         def build(piece):
-            return FastObjective(piece, layers, targets, cfg, terms)
+            return FastObjective(piece, layers, targets, cfg, layer_terms)
+
+    if parametrisation is not None:
+        objective = build(content_dev)
+        z0 = parametrisation.start(start.to(device))
+        x, history = _torch_lbfgs(objective, z0, cfg, progress, parametrisation)
+        history.segments = {"mode": "whole", "ranges": [(0, n_frames)], "overlap_frames": 0}
+        history.segment_histories = [history.as_dict()]
+        return x.detach().to("cpu", torch.float32).numpy(), history
 
     segments = plan_segments(n_frames, n_bins, cfg, rank)
     run = _scipy_lbfgsb if cfg.optimizer == "lbfgs-b" else _torch_lbfgs
-    content_dev = torch.from_numpy(np.ascontiguousarray(content)).to(device)
     pieces, histories = [], []
     for index, (a, b) in enumerate(segments):
         def seg_progress(i, n, loss, index=index):

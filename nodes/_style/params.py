@@ -5,27 +5,28 @@
 - Waveform: x = log(1 + |STFT(w)|), z = w the signal itself (Caracalla & Roebel 2019): the result
   is a consistent STFT by construction, so no phase has to be recovered afterwards.
 
-Both reuse the paper's objective unchanged; only the variable L-BFGS moves differs.
+Both reuse the paper's objective unchanged (either implementation; core.transfer chains the gradient of
+to_x onto the objective's by autograd); only the variable L-BFGS moves differs.
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import torch
 
 from .._spectral import stft
-from .core import History, correlation
 
 
 class Bounded:
-    """x = lower_bound + z², z started at √(x0 − bound)."""
+    """x = lower_bound + z², z started at √|x0 − bound|.
+
+    The start is reflected at the bound, not clamped to it: a clamped bin has z = 0, where the gradient
+    2z·∂L/∂x is 0 — it would never move again (measured: 48 % of bins from the paper's random start)."""
 
     def __init__(self, lower_bound: float):
         self.lower_bound = lower_bound
 
     def start(self, x0: torch.Tensor) -> torch.Tensor:
-        return (x0 - self.lower_bound).clamp_min(0).sqrt()
+        return (x0 - self.lower_bound).abs().sqrt()
 
     def to_x(self, z: torch.Tensor) -> torch.Tensor:
         return self.lower_bound + z * z
@@ -61,37 +62,3 @@ class Waveform:
     def finish(self, w: torch.Tensor) -> None:
         with torch.no_grad():
             self.phase = self.spectrum(w).angle().to("cpu", torch.float32).numpy()
-
-
-def optimise(objective, x0: torch.Tensor, parametrisation, cfg, progress=None) -> tuple[torch.Tensor, History]:
-    """torch L-BFGS over z = parametrisation.start(x0); returns x = g(z_final) and the history."""
-    z = parametrisation.start(x0).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([z], lr=1.0, max_iter=cfg.iterations, max_eval=cfg.iterations * 25,
-                            history_size=cfg.history_size, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-12, tolerance_change=1e-14)
-    history = History()
-    best: dict[int, tuple] = {}
-    t0 = time.perf_counter()
-
-    def closure():
-        opt.zero_grad()
-        x = parametrisation.to_x(z)
-        loss, lc, ls = objective(x)
-        loss.backward()
-        with torch.no_grad():
-            point = (loss.item(), lc.item(), ls.item(), correlation(x, objective.content).item())
-        history.evaluations += 1
-        iteration = opt.state[z].get("n_iter", 0)
-        if iteration not in best or point[0] < best[iteration][0]:
-            best[iteration] = point
-        if progress:
-            progress(iteration, cfg.iterations, point[0])
-        return loss
-
-    opt.step(closure)
-    for iteration in sorted(best):
-        history.add(iteration, best[iteration], t0)
-    if hasattr(parametrisation, "finish"):
-        parametrisation.finish(z.detach())
-    with torch.no_grad():
-        return parametrisation.to_x(z.detach()), history

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import features
+from .fast import FeatureTerm
 
 
 def autocorrelation(feats: torch.Tensor, max_lag: int) -> torch.Tensor:
@@ -28,22 +28,34 @@ def autocorrelation(feats: torch.Tensor, max_lag: int) -> torch.Tensor:
     return ac / overlap
 
 
-class AutocorrelationTerm:
-    """weight · Σ_filters Σ_τ≤max_lag (A_x − A_style)², A the per-frame-normalised autocorrelation."""
+class AutocorrelationTerm(FeatureTerm):
+    """weight · Σ_filters Σ_τ≤max_lag (A_x − A_style)², A the per-frame-normalised autocorrelation.
+
+    A FeatureTerm: a function of the main layer's features alone, so the fast objective adds its loss and
+    gradient (by autograd on the features, cheap next to the conv) inside its hand-written pass."""
 
     def __init__(self, weight: float, max_lag: int):
         self.weight = weight
         self.max_lag = max_lag
+        self.bound = False
 
-    def bind(self, objective) -> None:
+    def bind(self, binding) -> None:
+        """``binding``: core.TermBinding (the style, the main layer's filters, the content's features)."""
+        from .core import features
+
         with torch.no_grad():
-            style_feats = features(objective.style, objective.main_weights)
-            lag_room = min(style_feats.shape[1], objective.main_content_features.shape[1]) // 2
+            style_feats = features(binding.style, binding.main_weights)
+            lag_room = min(style_feats.shape[1], binding.main_content_features.shape[1]) // 2
             self.lag = max(1, min(self.max_lag, lag_room))  # longer lags average too few frames to be statistics
             self.target = autocorrelation(style_feats, self.lag)
+        self.bound = True
+
+    def loss(self, feats: torch.Tensor) -> torch.Tensor:
+        """feats [filters, frames] → the term's value."""
+        return self.weight * ((autocorrelation(feats, self.lag) - self.target.to(feats.dtype)) ** 2).sum()
 
     def __call__(self, x: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
-        return self.weight * ((autocorrelation(feats, self.lag) - self.target) ** 2).sum()
+        return self.loss(feats)
 
 
 def build_terms(*, autocorrelation_weight: float, autocorrelation_lag: int) -> list:

@@ -162,3 +162,104 @@ def test_cuda_matches_cpu(filters):
         results.append(FastObjective(c, layers, style_targets([s], layers, cfg), cfg).loss_and_grad(x.to(device)))
     for a, b in zip(*results):
         assert rel(torch.as_tensor(b).cpu(), torch.as_tensor(a).cpu()) < 1e-4
+
+
+# --- every option beyond the paper on the fast path: loss and gradient equal to the plain formulation ---
+
+def _objectives(cfg, content, style, extra_terms=()):
+    """The plain objective in float64 and the fast one in float32, the same extra terms bound to each."""
+    from copy import deepcopy
+
+    from nodes._style.core import TermBinding, features
+
+    weights = layer_filters(content.shape[0], cfg, 3, "cpu")
+    plain_terms, fast_terms = [deepcopy(t) for t in extra_terms], [deepcopy(t) for t in extra_terms]
+    for term in plain_terms:
+        term.bind(TermBinding(style.double(), weights[0].double(), features(content.double(), weights[0].double())))
+    for term in fast_terms:
+        term.bind(TermBinding(style, weights[0], features(content, weights[0])))
+    plain = PlainObjective(content.double(), [style.double()], [w.double() for w in weights], cfg,
+                           extra_terms=plain_terms)
+    layers = [fast.Layer.from_weights(w) for w in weights]
+    terms = [fast_terms] + [[] for _ in layers[1:]]
+    quick = FastObjective(content, layers, style_targets([style], layers, cfg), cfg, terms)
+    return plain, quick
+
+
+def _at(objective, z, parametrisation):
+    from nodes._style.core import _evaluate
+
+    loss, point, grad = _evaluate(objective, z, parametrisation)
+    return point[:3], grad
+
+
+@pytest.mark.parametrize("filters", [48, 160])
+def test_autocorrelation_term_on_the_fast_path(filters):
+    from nodes._style.terms import AutocorrelationTerm
+
+    g = torch.Generator().manual_seed(7)
+    content, style, x = (torch.rand(65, n, generator=g) * 3 for n in (40, 45, 40))
+    plain, quick = _objectives(config(filters), content, style, [AutocorrelationTerm(0.5, 8)])
+    (pl, pc, ps), pg = _at(plain, x.double(), None)
+    (fl, fc, fs), fg = _at(quick, x, None)
+    no_term = _objectives(config(filters), content, style)[1].loss_and_grad(x)[0]
+    assert float(fl) > float(no_term) * 1.01  # the term is really in the loss
+    assert rel(fl, pl) < 1e-4 and rel(fc, pc) < 1e-4 and rel(fs, ps) < 1e-4
+    assert rel(fg, pg) < 1e-4
+
+
+@pytest.mark.parametrize("filters", [48, 160])
+def test_bounded_parametrisation_on_the_fast_path(filters):
+    from nodes._style.params import Bounded
+
+    g = torch.Generator().manual_seed(8)
+    content, style, x0 = (torch.rand(65, n, generator=g) * 3 for n in (40, 45, 40))
+    bounded = Bounded(0.25)
+    z = bounded.start(x0 - 0.5)
+    plain, quick = _objectives(config(filters), content, style)
+    (pl, _, _), pg = _at(plain, z.double(), bounded)
+    (fl, _, _), fg = _at(quick, z, bounded)
+    assert rel(fl, pl) < 1e-4 and rel(fg, pg) < 1e-4
+    assert fg.dtype == torch.float32 and fg.shape == z.shape
+
+
+@pytest.mark.parametrize("filters", [48, 160])
+def test_waveform_domain_on_the_fast_path(filters):
+    """The fast loss of log1p|STFT(w)|, its gradient chained back through the STFT to the samples."""
+    from nodes._style.params import Waveform
+
+    n_fft, hop, length = 128, 32, 1248
+    frames = length // hop + 1
+    g = torch.Generator().manual_seed(9)
+    content, style = (torch.rand(n_fft // 2 + 1, n, generator=g) for n in (frames, frames + 5))
+    wave = Waveform(n_fft=n_fft, hop_length=hop, win_length=n_fft, window="hann", length=length, init_scale=0.1,
+                    seed=0)
+    w = wave.start(content)
+    plain, quick = _objectives(config(filters), content, style)
+    (pl, _, _), pg = _at(plain, w.double(), wave)
+    (fl, _, _), fg = _at(quick, w, wave)
+    assert rel(fl, pl) < 1e-4 and rel(fg, pg) < 1e-4
+    assert fg.shape == (length,) and float(fg.abs().max()) > 0
+
+
+def test_content_init_and_every_option_run_fast_end_to_end():
+    """transfer() with init from the content, widths, two styles, autocorrelation and bounds on the fast path:
+    its first recorded loss (at the shared start) equals the plain implementation's."""
+    from dataclasses import replace
+
+    from nodes._style.params import Bounded
+    from nodes._style.terms import AutocorrelationTerm
+
+    rng = np.random.default_rng(3)
+    content = (rng.random((65, 40)) * 3).astype(np.float32)
+    styles = [(rng.random((65, 50 + 5 * j)) * 3).astype(np.float32) for j in range(2)]
+    base = config(64, iterations=3, extra_widths=(3,))
+    first = {}
+    for impl in ("fast", "plain"):
+        cfg = replace(base, implementation=impl)
+        x, history = transfer(content, styles, cfg, device="cpu", seed=0, style_weights=[2.0, 1.0],
+                              extra_terms=[AutocorrelationTerm(0.3, 6)], parametrisation=Bounded(0.0),
+                              initial=content)
+        assert x.min() >= 0.0 and history.loss[-1] < history.loss[0]
+        first[impl] = history.loss[0]
+    assert rel(first["fast"], first["plain"]) < 1e-4

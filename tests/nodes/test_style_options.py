@@ -95,6 +95,35 @@ def test_lower_bound_holds(rng, optimizer):
     assert history.loss[-1] < history.loss[0]
 
 
+def test_bins_starting_at_the_bound_move(rng):
+    """lower_bound on torch L-BFGS: half the paper's random start lies below the bound. Clamped there, z = 0 and
+    its gradient 2z·g stays 0 — those bins never moved (48 % of them); reflected, they all move, and the bounded
+    torch run gets as far as scipy's L-BFGS-B with the same bound."""
+    from dataclasses import replace
+
+    content, style = _spectra(rng)
+    cfg = replace(TINY, lower_bound=0.0, iterations=30)
+    bounded, history = transfer(content, style, cfg, device="cpu", seed=0, parametrisation=Bounded(0.0))
+    start = torch.randn(content.shape, generator=torch.Generator().manual_seed(1)) * TINY.init_scale
+    assert float((start < 0).float().mean()) > 0.4  # the bins that start below the bound
+    assert np.mean(bounded == 0.0) < 0.01 and bounded.min() >= 0.0
+    _, scipy = transfer(content, style, replace(cfg, optimizer="lbfgs-b"), device="cpu", seed=0)
+    assert history.loss[-1] < 1.5 * scipy.loss[-1]
+
+
+@pytest.mark.parametrize("optimizer, beta", [("lbfgs", 1e30), ("lbfgs-b", 1e36)])
+def test_a_non_finite_loss_stops_with_a_clear_error(rng, optimizer, beta):
+    from dataclasses import replace
+
+    from audiostyle_engine.errors import ParameterError
+
+    content, style = _spectra(rng)
+    # The float32 gradient overflows (scipy's float64 loss takes a larger beta); before, both ran to the cap.
+    cfg = replace(TINY, beta=beta, iterations=50, optimizer=optimizer)
+    with pytest.raises(ParameterError, match=r"style-transfer loss became (inf|nan) at iteration \d+ .*gradient overflowed.*lower alpha/beta"):
+        transfer(content, style, cfg, device="cpu", seed=0)
+
+
 def test_waveform_domain_gives_a_consistent_spectrogram(rng):
     n_fft, hop, length = 64, 16, 640
     frames = length // hop + 1
@@ -212,3 +241,38 @@ def test_beyond_paper_graph_validates():
 
     graph = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml")
     assert graph.nodes["styled"].params["domain"] == "waveform"
+
+
+def test_forced_bf16_where_it_is_slower_is_a_validation_warning(tmp_path, wav_file, rng, monkeypatch):
+    from audiostyle_engine import precision
+    from audiostyle_engine.run import prepare
+
+    monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda cache_dir=None: 0.025)  # an AVX2-only EPYC
+    monkeypatch.setattr(precision, "validation_device", lambda: "cpu")
+    path, out = _graph(tmp_path, wav_file, rng, "    precision: bf16")
+    graph = prepare(path)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "precision: bf16" in text)
+    assert graph.warnings == [f"{path}:{line}:16: node 'styled' (style_transfer): precision: bf16 runs 40.0x slower "
+                              "than fp32 on this CPU (probe GEMM: bf16 at 0.03x fp32's speed); use precision: auto "
+                              "(or fp32)"]
+    result = run_graph(path, seed=0, device="cpu")
+    assert result.warnings == graph.warnings  # said once, with its line, in the run summary too
+    assert result.records["styled"]["precision"] == "bf16" and out.exists()
+
+
+@pytest.mark.parametrize("speedup, expected", [(0.025, "fp32"), (3.0, "bf16")])
+def test_auto_precision_is_recorded_with_its_reason(tmp_path, wav_file, rng, monkeypatch, speedup, expected):
+    import json
+
+    from audiostyle_engine import precision
+
+    monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda cache_dir=None: speedup)
+    monkeypatch.setattr(precision, "cpu_info", lambda: {"model": "Test CPU", "flags": ["avx2", "avx512_bf16"]})
+    path, out = _graph(tmp_path, wav_file, rng, "    precision: auto")
+    result = run_graph(path, seed=0, device="cpu")
+    record = result.records["styled"]
+    assert record["precision"] == expected and record["processing"]["precision"] == expected
+    assert record["precision_reason"].startswith(f"auto: a bf16 GEMM measured {speedup:.2f}x the speed of fp32 on "
+                                                 "this CPU (Test CPU, avx512_bf16)")
+    sidecar = json.loads(out.with_name(out.name + ".provenance.json").read_text())
+    assert sidecar["records"]["styled"]["precision_reason"] == record["precision_reason"]
