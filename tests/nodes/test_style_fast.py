@@ -111,17 +111,37 @@ def test_tolerance_stops_early_and_records_why():
 
 def test_long_content_is_split_into_crossfaded_segments():
     rng = np.random.default_rng(0)
-    content = (rng.random((65, 300)) * 3).astype(np.float32)
+    t, f = np.arange(300)[None, :], np.arange(65)[:, None]
+    content = (1.5 + np.sin(t / 25.0 + f / 9.0) + 0.5 * np.cos(f / 5.0)).astype(np.float32)  # smooth in time
     style = (rng.random((65, 80)) * 3).astype(np.float32)
-    cfg = config(32, iterations=3, memory_budget_mb=1024.6, segment_overlap=16)
+    cfg = config(32, iterations=20, memory_budget_mb=1024.6, segment_overlap=16)
     segments = plan_segments(300, 65, cfg, 32)
     assert len(segments) > 1 and segments[0][0] == 0 and segments[-1][1] == 300
     assert all(b[0] < a[1] for a, b in zip(segments, segments[1:]))  # they overlap
     out, history = transfer(content, style, cfg, device="cpu", seed=0)
     assert out.shape == content.shape and np.all(np.isfinite(out))
-    assert history.segments["mode"] == "segments" and len(history.segment_histories) == len(segments)
-    whole = plan_segments(300, 65, config(32), 32)
-    assert whole == [(0, 300)]
+    assert history.segments["mode"] == "segments" and history.segments["ranges"] == segments
+    assert len(history.segment_histories) == len(segments)
+    whole_cfg = config(32, iterations=20)
+    assert plan_segments(300, 65, whole_cfg, 32) == [(0, 300)]
+    whole, _ = transfer(content, style, whole_cfg, device="cpu", seed=0)
+
+    # Segmented ≈ whole: close to it, and nearly as good under the whole content's objective (each segment
+    # matches the style's Gram on its own, which the whole objective does not ask for: measured 2.9x).
+    assert np.corrcoef(out.ravel(), whole.ravel())[0, 1] > 0.85
+    weights = layer_filters(65, cfg, 0, "cpu")
+    objective = PlainObjective(torch.from_numpy(content), [torch.from_numpy(style)], weights, cfg)
+    loss = lambda x: float(objective(torch.from_numpy(x))[0])  # noqa: E731
+    assert loss(out) < 3.5 * loss(whole)
+
+    # No seam: at the middle of each overlap (where a hard cut would be) the frame-to-frame change, relative to
+    # the change elsewhere, is as in the whole result (measured 1.03x; a hard cut there measured 1.14x).
+    def at_cuts(x):
+        jumps = np.abs(np.diff(x, axis=1)).mean(axis=0)
+        cut = np.zeros(jumps.shape, bool)
+        cut[[(a1 + b0) // 2 for (_, b0), (a1, _) in zip(segments, segments[1:])]] = True
+        return jumps[cut].mean() / jumps[~cut].mean()
+    assert at_cuts(out) < 1.1 * at_cuts(whole)
 
 
 def test_crossfade_is_exact_where_pieces_agree():

@@ -94,8 +94,25 @@ def test_scipy_lbfgsb_respects_lower_bound(pair):
 
 def test_unbounded_paper_method_leaves_negative_bins_reported(pair):
     content, style = pair
-    _, records, _ = run_node(StyleTransfer, {"content": content, "style": style}, **{**TINY, "iterations": 10})
-    assert 0.0 <= records["negative_bins_fraction"] < 1.0
+    out, records, _ = run_node(StyleTransfer, {"content": content, "style": style}, **{**TINY, "iterations": 10})
+    magnitude = out["spectrogram"].magnitude
+    assert records["negative_bins_fraction"] == float(np.mean(magnitude < 0))
+    assert records["negative_bins_fraction"] > 0.01  # measured 3 %: the unbounded method does leave negative log-magnitudes
+
+
+def test_style_weights_select_the_styles(pair):
+    """Weights [1, 0] are the first style alone, [0, 1] the second alone; equal weights lie between."""
+    content, style = pair
+    other = spectrogram(chirp(seconds=2.0), "other.wav")
+    cfg = {**TINY, "iterations": 8}
+    single = lambda s: run_node(StyleTransfer, {"content": content, "style": s}, **cfg)[1]["history"]["loss"]  # noqa: E731
+
+    def mixed(weights):
+        return run_node(StyleTransfer, {"content": content, "style": style, "style_2": other}, style_weights=weights,
+                        **cfg)[1]["history"]["loss"]
+    np.testing.assert_allclose(mixed([1.0, 0.0]), single(style), rtol=1e-4)
+    np.testing.assert_allclose(mixed([0.0, 2.0]), single(other), rtol=1e-4)
+    assert not np.allclose(mixed([1.0, 1.0]), single(style), rtol=1e-2)
 
 
 def test_short_and_silent_inputs_are_refused(pair):
