@@ -111,7 +111,22 @@ def worker_matmul(a: dict) -> dict:
                 _sync(dev)
                 runs.append(2 * shape[0] * shape[1] * shape[2] / (time.perf_counter() - t) / 1e9)
         rates[dtype_name] = {"median_gflops": statistics.median(runs), "runs": runs}
+    rates["threads"] = torch.get_num_threads()
     return rates
+
+
+def worker_bf16_probe(a: dict) -> dict:
+    """bf16 vs fp32 on the small GEMM that precision: auto probes (CPU), or the tensor-core check (CUDA)."""
+    from audiostyle_engine import precision
+
+    if str(a["device"]).startswith("cuda"):
+        ok, why = precision.cuda_bf16(a["device"])
+        return {"speedup": None if ok else 0.0, "why": why}
+    t = time.perf_counter()
+    speedup = precision.measure_cpu_bf16_speedup()
+    info = precision.cpu_info()
+    return {"speedup": speedup, "seconds": time.perf_counter() - t,
+            "why": f"{info['model']}, flags {', '.join(info['flags']) or 'none of ' + '/'.join(precision.CPU_FLAGS)}"}
 
 
 def _sync(dev):
@@ -127,7 +142,8 @@ def _build(a: dict, content, style, cache=None):
     from nodes._style import fast
     from nodes._style.core import FastObjective, PlainObjective, StyleConfig, layer_filters, style_targets
 
-    cfg = StyleConfig(a["filters"], a["width"], 0.1, 1.0, a.get("iterations", 500), "lbfgs", 10, 1e-3, "frames",
+    cfg = StyleConfig(a["filters"], a["width"], a.get("alpha", 0.1), 1.0, a.get("iterations", 500), "lbfgs", 10, 1e-3,
+                      "frames",
                       implementation=a["implementation"], precision=a["precision"], tolerance=a.get("tolerance"))
     dev = a["device"]
     weights = layer_filters(content.shape[0], cfg, 0, dev)
@@ -155,17 +171,26 @@ def worker_evals(a: dict) -> dict:
     style = log_spectrogram(style_signal(a["style_seconds"]))
     cfg, objective, style_s, setup_s = _build(a, content, style)
     x = torch.from_numpy(content).to(a["device"]) * 0.5 + 0.01 * torch.randn(content.shape, device=a["device"])
+    parametrisation = None
+    if a.get("domain") == "waveform":  # graphs/beyond_paper.yaml: the signal is the variable, from the content
+        from nodes._style.params import Waveform
+
+        signal = content_signal(a["seconds"])
+        parametrisation = Waveform(n_fft=N_FFT, hop_length=HOP, win_length=N_FFT, window="hann", length=len(signal),
+                                   init_scale=1e-3, seed=0, initial_signal=signal)
+        x = parametrisation.start(x)
     # This machine's GEMM rate right now, in this process: on a shared machine the load changes between
     # workers, so each run also reports its ratio to a peak measured beside it.
     n_out, kc = content.shape[1] - a["width"] + 1, a["width"] * content.shape[0]
     local = worker_matmul({"device": a["device"], "n_out": n_out, "kc": kc, "filters": a["filters"], "repeats": 2,
                            "dtypes": ("fp32",)})["fp32"]["runs"]
+    from nodes._style.core import _evaluate
+
     times = []
     for i in range(a["evals"] + 1):  # the first one warms up buffers and kernels
         _sync(a["device"])
         t = time.perf_counter()
-        loss = objective.loss_and_grad(x)[0]
-        float(loss)
+        loss = _evaluate(objective, x, parametrisation)[1][0]  # what the optimiser calls, to the host
         _sync(a["device"])
         if i:
             times.append(time.perf_counter() - t)
@@ -256,7 +281,7 @@ def worker_stem(a: dict) -> dict:
             "estimated_peak_mb_full_history": full / 2 ** 20, "frames": content.shape[1]}
 
 
-WORKERS = {"stem": worker_stem, "matmul": worker_matmul, "evals": worker_evals, "optimise": worker_optimise, "fp32_loss": worker_fp32_loss,
+WORKERS = {"bf16_probe": worker_bf16_probe, "stem": worker_stem, "matmul": worker_matmul, "evals": worker_evals, "optimise": worker_optimise, "fp32_loss": worker_fp32_loss,
            "cache": worker_cache}
 
 
@@ -306,7 +331,12 @@ def main(argv=None) -> int:
     ap.add_argument("--width", type=int, default=11)
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     ap.add_argument("--implementations", default="fast,plain", help="comma list of fast, plain")
-    ap.add_argument("--precisions", default="fp32,bf16", help="comma list for the fast implementation")
+    ap.add_argument("--precisions", default="fp32,bf16", help="comma list for the fast implementation and the matmul "
+                    "peak; bf16 is dropped (saying why) where a small probe GEMM measures it slower than fp32")
+    ap.add_argument("--alpha", type=float, default=0.1, help="content weight of the timed objective (paper: 0.1)")
+    ap.add_argument("--domain", choices=("spectrogram", "waveform"), default="spectrogram",
+                    help="waveform: time the evaluation graphs/beyond_paper.yaml runs (the signal as the variable, "
+                         "gradient through the STFT)")
     ap.add_argument("--matmul-repeats", type=int, default=5)
     ap.add_argument("--iterations", type=int, default=0,
                     help="also run this many real L-BFGS iterations (fast fp32) for evaluations per iteration")
@@ -338,24 +368,41 @@ def main(argv=None) -> int:
     frames = int(SR * args.seconds) // HOP + 1
     common = dict(device=device, filters=args.filters, width=args.width, style_seconds=args.style_seconds)
     load_before = os.getloadavg()
+    from audiostyle_engine import precision as hardware
+
+    precisions = [s for s in args.precisions.split(",") if s]
     report = {"device": device, "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+              "cpu": hardware.cpu_info(), "torch_threads": None,
               "config": {"seconds": args.seconds, "style_seconds": args.style_seconds, "n_fft": N_FFT, "hop": HOP,
                          "bins": n_bins, "frames": frames, "filters": args.filters, "kernel_width": args.width},
               "plain_gflop_per_eval": plain_gflop(n_bins, frames, args.filters, args.width)}
+    report["config"].update(alpha=args.alpha, domain=args.domain)
     t_start = time.perf_counter()
 
+    # bf16 first on a small GEMM (well under a second): where it is slower than fp32 (no bf16 hardware: ~40x
+    # slower), the full-size bf16 measurements would take many minutes and tell nothing, so they are skipped.
+    if "bf16" in precisions:
+        probe = run_worker("bf16_probe", device=device)
+        report["bf16_probe"] = probe
+        if probe["speedup"] is not None and probe["speedup"] < 1.0:
+            precisions.remove("bf16")
+            report["bf16_skipped"] = (f"a small bf16 GEMM ran at {probe['speedup']:.2f}x fp32's speed on this "
+                                      f"{device} ({probe['why']}): full-size bf16 runs skipped")
+            print(f"note: {report['bf16_skipped']}")
     mm = run_worker("matmul", device=device, n_out=frames - args.width + 1, kc=args.width * n_bins,
-                    filters=args.filters, repeats=args.matmul_repeats)
+                    filters=args.filters, repeats=args.matmul_repeats, dtypes=["fp32"] + [p for p in precisions
+                                                                                       if p == "bf16"])
     peak = mm["fp32"]["median_gflops"]
     report["matmul_peak_gflops"] = peak
-    report["matmul_bf16_gflops"] = mm["bf16"]["median_gflops"]
+    report["matmul_bf16_gflops"] = mm["bf16"]["median_gflops"] if "bf16" in mm else None
+    report["torch_threads"] = mm.get("threads")
 
     runs = {}
     for impl in [s for s in args.implementations.split(",") if s]:
-        for precision in ([s for s in args.precisions.split(",") if s] if impl == "fast" else ["fp32"]):
+        for precision in (precisions if impl == "fast" else ["fp32"]):
             name = f"{impl}-{precision}"
             r = run_worker("evals", implementation=impl, precision=precision, seconds=args.seconds, evals=args.evals,
-                           **common)
+                           alpha=args.alpha, domain=args.domain, **common)
             r["effective_gflops"] = report["plain_gflop_per_eval"] / r["seconds_per_eval"]
             r["ratio_to_matmul_peak"] = r["effective_gflops"] / peak
             r["ratio_to_local_matmul_peak"] = r["effective_gflops"] / r["local_matmul_peak_gflops"]
@@ -402,14 +449,16 @@ def main(argv=None) -> int:
         cold, warm = report["style_cache"]["cold"], report["style_cache"]["warm"]
         report["style_cache"]["style_side_speedup"] = cold["style_side_seconds"] / max(warm["style_side_seconds"], 1e-9)
 
-    if args.quality:
+    if args.quality and "bf16_skipped" in report:
+        print("note: --quality compares bf16 with fp32; skipped with bf16")
+    elif args.quality:
         report["quality"] = _quality_runs(args, common)
 
     if args.time_to_result:
         report["time_to_result"] = {
             p: _time_to_result(run_worker("optimise", implementation="fast", precision=p, seconds=args.seconds,
                                           iterations=args.time_to_result, **common))
-            for p in args.result_precisions.split(",") if p}
+            for p in args.result_precisions.split(",") if p and not (p == "bf16" and "bf16_skipped" in report)}
 
     if args.stem:
         report["stem"] = run_worker("stem", seconds=args.stem, iterations=args.stem_iterations,
@@ -493,8 +542,17 @@ def print_table(r: dict) -> None:
           f"{r['load_average']['before'][0]:.2f} → {r['load_average']['after'][0]:.2f}")
     print(f"content {c['seconds']:g} s ({c['frames']} frames), style {c['style_seconds']:g} s, {c['bins']} bins, "
           f"{c['filters']} filters, width {c['kernel_width']}: plain FLOP count {r['plain_gflop_per_eval']:.1f} GFLOP/eval")
+    cpu = r["cpu"]
+    print(f"CPU {cpu['model']}, flags {', '.join(cpu['flags']) or '-'}, torch threads {r['torch_threads']}; "
+          f"alpha {c['alpha']:g}, {c['domain']} domain")
+    if "bf16_probe" in r:
+        print(f"bf16 probe GEMM: {r['bf16_probe']['speedup']}x fp32's speed" if r["bf16_probe"]["speedup"] is None
+              else f"bf16 probe GEMM: {r['bf16_probe']['speedup']:.2f}x fp32's speed")
+    if "bf16_skipped" in r:
+        print(f"bf16: skipped — {r['bf16_skipped']}")
+    bf16 = f"{r['matmul_bf16_gflops']:.0f} GFLOP/s" if r["matmul_bf16_gflops"] is not None else "not measured"
     print(f"matmul peak at the conv's GEMM shapes: fp32 {r['matmul_peak_gflops']:.0f} GFLOP/s, "
-          f"bf16 {r['matmul_bf16_gflops']:.0f} GFLOP/s (/local: fp32 peak re-measured inside each run, before and after)")
+          f"bf16 {bf16} (/local: fp32 peak re-measured inside each run, before and after)")
     print(f"{'run':<12}{'s/eval':>9}{'eff GFLOP/s':>13}{'/peak':>8}{'/local':>8}{'500 it (s)':>12}{'peak RSS MB':>13}"
           "  gram form")
     for name, run in r["runs"].items():

@@ -45,3 +45,27 @@ def test_time_to_result_reads_a_trajectory():
     t = bench._time_to_result(run, tolerances=(1e-2,), window=2)
     assert t["within_0.1pct_iteration"] == 5  # 10.005 ≤ 10.0·1.001, 10.02 is not
     assert t["tolerance_stops"]["0.01"]["iteration"] == 5  # (10.05 − 10.005)/10.005 < 1 %
+
+
+def test_bf16_slower_than_fp32_is_skipped_with_the_reason(tmp_path, capsys, monkeypatch):
+    """Where the small probe GEMM measures bf16 slower (an AVX2-only CPU: ~40x), no full-size bf16 run starts:
+    not the matmul peak, not the evaluations (before, the matmul probe alone ran for over 13 minutes there)."""
+    bench = load_bench()
+    real, kinds = bench.run_worker, []
+
+    def run_worker(kind, **args):
+        kinds.append((kind, args.get("precision"), tuple(args.get("dtypes", ()))))
+        if kind == "bf16_probe":
+            return {"speedup": 0.025, "why": "AMD EPYC, flags avx2"}
+        return real(kind, **args)
+
+    monkeypatch.setattr(bench, "run_worker", run_worker)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--seconds", "0.6", "--style-seconds", "0.8", "--evals", "1", "--filters", "16",
+                       "--matmul-repeats", "1", "--implementations", "fast", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["bf16_skipped"].startswith("a small bf16 GEMM ran at 0.03x fp32's speed on this cpu (AMD EPYC, "
+                                             "flags avx2): full-size bf16 runs skipped")
+    assert set(report["runs"]) == {"fast-fp32"} and report["matmul_bf16_gflops"] is None
+    assert ("matmul", None, ("fp32",)) in kinds and not any(p == "bf16" for _, p, _ in kinds)
+    assert set(report["cpu"]) == {"model", "flags"} and "bf16: skipped" in capsys.readouterr().out
