@@ -283,3 +283,23 @@ def test_content_init_and_every_option_run_fast_end_to_end():
         assert x.min() >= 0.0 and history.loss[-1] < history.loss[0]
         first[impl] = history.loss[0]
     assert rel(first["fast"], first["plain"]) < 1e-4
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu_in_the_waveform_domain():
+    from nodes._style.params import Waveform
+
+    n_fft, hop, length = 128, 32, 1248
+    g = torch.Generator().manual_seed(10)
+    content, style = (torch.rand(n_fft // 2 + 1, n, generator=g) for n in (length // hop + 1, length // hop + 6))
+    results = []
+    for device in ("cpu", "cuda"):
+        wave = Waveform(n_fft=n_fft, hop_length=hop, win_length=n_fft, window="hann", length=length, init_scale=0.1,
+                        seed=0)
+        cfg = config(160)
+        layers = [fast.Layer.from_weights(w) for w in layer_filters(content.shape[0], cfg, 3, device)]
+        objective = FastObjective(content.to(device), layers, style_targets([style.to(device)], layers, cfg), cfg)
+        results.append(_at(objective, wave.start(content.to(device)), wave))
+    (cpu_point, cpu_grad), (gpu_point, gpu_grad) = results
+    assert rel(gpu_point[0], cpu_point[0]) < 1e-4 and rel(gpu_grad.cpu(), cpu_grad) < 1e-3
