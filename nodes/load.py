@@ -5,13 +5,14 @@ import numpy as np
 
 from audiostyle_engine.errors import InputFileError
 from audiostyle_engine.payloads import Audio, PortKind
-from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port, StreamInfo
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port, ReportRoles, StreamInfo
 
 
 class Load(Node):
     spec = NodeSpec(
         type_name="load",
         category="io",
+        report=ReportRoles(reads="path"),
         summary="Read an audio file (wav, flac, aiff, mp3, ogg) as float32 samples.",
         outputs=(Port("audio", PortKind.AUDIO, "the decoded audio, all channels"),),
         params=(

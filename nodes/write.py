@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port
+from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
 FORMATS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
 INTEGER_DEPTHS = {".wav": (16, 24, 32), ".aiff": (16, 24, 32), ".aif": (16, 24, 32), ".flac": (16, 24)}
@@ -16,6 +16,7 @@ class Write(Node):
     spec = NodeSpec(
         type_name="write",
         category="io",
+        report=ReportRoles(writes="path"),
         summary="Write audio; the format follows the extension (wav, flac, aiff, ogg, mp3).",
         inputs=(Port("audio", PortKind.AUDIO),),
         params=(

@@ -9,7 +9,7 @@ from tests.helpers.plugins import (COMP_STEREO, DELAY_MONO, LIMITER_STEREO, SAT_
 
 from audiostyle_engine.errors import GraphValidationError
 from audiostyle_engine.graph import load_graph
-from audiostyle_engine.registry import default_registry
+from audiostyle_engine.run import default_registry
 from audiostyle_engine.run import run_graph
 from tests.helpers.audio import read_audio, sine, write_audio
 

@@ -10,11 +10,12 @@ from tests.helpers.plugins import COMP_STEREO, broken_plugin, line_of, loud_quie
 
 from audiostyle_engine.errors import AudiostyleError, GraphValidationError
 from audiostyle_engine.graph import load_graph
-from audiostyle_engine.registry import default_registry
+from audiostyle_engine.run import default_registry
 from audiostyle_engine.run import run_graph
 from tests.helpers.audio import read_audio, write_audio
 from nodes._fx.chain import Entry
-from nodes._fx.plugin_host import PluginHost, PluginProcessError, shared_host
+from audiostyle_engine.errors import PluginProcessError
+from nodes._fx.plugin_host import PluginHost, shared_host
 
 COMPRESS = Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -30.0, "ratio": 8.0}).to_job()
 
