@@ -388,15 +388,17 @@ def _bind(graph: Graph, values: dict, check_files: bool) -> Graph:
     for node_id, changed in raw.items():
         cls, decl = graph.classes[node_id], graph.nodes[node_id]
         spec, params = cls.spec, dict(decl.params)
+        typed = True
         for name, value in changed.items():
             checked, problem = spec.param(name).coerce(value)
             if problem:
                 err(("nodes", node_id, name), f"node '{node_id}' ({spec.type_name}): {problem}")
+                typed = False
                 continue
             params[name] = checked
             if check_files:
                 _check_file(node_id, spec.param(name), checked, err)
-        if not issues:
+        if typed:  # a node's own checks need every param of the right type
             for problem in cls.check_params(params):
                 err(("nodes", node_id, problem.param) + tuple(problem.path),
                     f"node '{node_id}' ({spec.type_name}): {problem.message}", key=problem.at_key)

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from audiostyle_engine.payloads import PortKind
+from audiostyle_engine.payloads import PortKind, require_finite
 from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
 FORMATS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
@@ -46,6 +46,7 @@ class Write(Node):
         from audiostyle_engine.errors import ParameterError
 
         samples = audio.samples
+        require_finite(samples, f"cannot write {self.params['path']}")
         # max and -min instead of max(abs): no temporary copy of the whole signal.
         peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
         if peak > 1.0:
