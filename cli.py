@@ -175,40 +175,19 @@ def cmd_plugins(args) -> int:
 
 
 def plugins_inspect(args) -> int:
-    from nodes._fx.chain import builtin_effects
-    from nodes._fx.plugin_info import builtin_description, format_description
+    from nodes.plugins import describe, format_description
 
-    effects = builtin_effects()
-    if args.plugin in effects:
-        info = builtin_description(args.plugin, effects[args.plugin])
-    else:
-        info = _plugin_info(args.plugin)
+    info = describe(args.plugin)
     print(json.dumps(info, indent=2) if args.json else format_description(info))
     return 0
-
-
-def _plugin_info(name: str) -> dict:
-    from nodes._fx.chain import builtin_effects
-    from nodes._fx.plugin_host import shared_host
-    from nodes._fx.plugin_info import resolve
-    from audiostyle_engine.errors import did_you_mean
-
-    path = resolve(name)
-    if path is None:
-        hint = did_you_mean(name, builtin_effects())
-        raise AudiostyleError(f"no plugin or pedalboard effect named {name!r}" + (f"; did you mean '{hint}'?" if hint else
-                              "; give a plugin path or run 'audiostyle plugins list'"))
-    return shared_host().describe(str(path))
 
 
 def plugins_list(args) -> int:
     from pathlib import Path
 
-    from nodes._fx.chain import builtin_effects
-    from nodes._fx.plugin_info import scan_folders, standard_folders
+    from nodes.plugins import builtin_effects, find_plugins
 
-    folders = [Path(f) for f in args.folder] if args.folder else standard_folders()
-    found = scan_folders(folders)
+    folders, found = find_plugins([Path(f) for f in args.folder])
     if args.json:
         print(json.dumps({"plugins": [{"name": p.stem, "path": str(p)} for p in found],
                           "builtins": sorted(builtin_effects())}, indent=2))
@@ -226,16 +205,10 @@ def plugins_list(args) -> int:
 
 
 def plugins_save_state(args) -> int:
-    from nodes._fx.chain import Entry, check_params
-    from nodes._fx.plugin_host import shared_host
+    from nodes.plugins import save_state
 
-    info = _plugin_info(args.plugin)
-    entry = Entry(0, "plugin", info["path"], params=parse_sets(args.param), preset=args.preset)
-    problems = check_params(entry, info)
-    if problems:
-        raise AudiostyleError("; ".join(p.message for p in problems))
     as_preset = args.out.lower().endswith(".vstpreset")
-    data = shared_host().save_state(entry.to_job(), as_preset)
+    info, data = save_state(args.plugin, parse_sets(args.param), args.preset, as_preset)
     temp = f"{args.out}.partial"
     with open(temp, "wb") as f:
         f.write(data)

@@ -5,11 +5,10 @@ import os
 
 import numpy as np
 
+from audiostyle_engine.audio_io import EXTENSIONS, INTEGER_DEPTHS
 from audiostyle_engine.payloads import PortKind, require_finite
 from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
-FORMATS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
-INTEGER_DEPTHS = {".wav": (16, 24, 32), ".aiff": (16, 24, 32), ".aif": (16, 24, 32), ".flac": (16, 24)}
 
 
 class Write(Node):
@@ -33,8 +32,8 @@ class Write(Node):
     @classmethod
     def check_params(cls, params):
         ext = os.path.splitext(params["path"])[1].lower()
-        if ext not in FORMATS:
-            return [ParamProblem("path", f"cannot write '{ext or 'no extension'}' files; use one of {', '.join(FORMATS)}")]
+        if ext not in EXTENSIONS:
+            return [ParamProblem("path", f"cannot write '{ext or 'no extension'}' files; use one of {', '.join(EXTENSIONS)}")]
         if ext in INTEGER_DEPTHS and params["bit_depth"] not in INTEGER_DEPTHS[ext]:
             return [ParamProblem("bit_depth", f"bit_depth={params['bit_depth']} is not available for {ext}; "
                                  f"use one of {INTEGER_DEPTHS[ext]}")]

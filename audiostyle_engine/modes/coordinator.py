@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..audio_io import EXTENSIONS as AUDIO_EXTENSIONS
 from ..errors import BatchSetupError
 from .job import JobOutcome, JobSpec, check_confined, one_line
 from .journal import DONE, FAILED, INTERRUPTED, Journal, file_hash
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".mp3", ".ogg")
 # Files that are still being written by browsers, editors and copy tools, or that are not user files.
 TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", "~", ".crdownload", ".download", ".swp", ".!ut")
 IGNORED_NAMES = ("Thumbs.db", "desktop.ini", "Icon\r")
