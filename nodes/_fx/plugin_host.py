@@ -23,19 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from audiostyle_engine import settings
-from audiostyle_engine.errors import AudiostyleError
-
-
-class PluginError(AudiostyleError):
-    """A plugin that cannot be loaded or configured as asked (reported by the worker)."""
-
-    def __init__(self, message: str, location: tuple = ()):
-        super().__init__(message)
-        self.location = location  # where in the chain entry, e.g. ("params", "ratio")
-
-
-class PluginProcessError(AudiostyleError):
-    """The plugin worker crashed or hung; only the job it was running failed."""
+from audiostyle_engine.errors import ChainError, PluginError, PluginProcessError
 
 
 class PluginHost:
@@ -244,7 +232,6 @@ def worker_main(fd: int) -> None:
             result = getattr(worker, op)(**payload)
             conn.send(("ok", result))
         except Exception as exc:
-            from .chain import ChainError
 
             location = exc.location() if isinstance(exc, ChainError) else ()
             text = str(exc).strip().splitlines()

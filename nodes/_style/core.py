@@ -159,9 +159,6 @@ class PlainObjective:
         return loss.detach(), lc.detach(), ls.detach(), leaf.grad
 
 
-Objective = PlainObjective  # the historical name
-
-
 @dataclass(frozen=True)
 class TermBinding:
     """What an extra loss term (terms.py) is computed against: the (first) style, the main layer's filters
