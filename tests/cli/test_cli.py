@@ -56,6 +56,7 @@ def test_run_writes_every_output(tiny, tmp_path):
     proc = audiostyle("run", graph, "--set", f"content={content}", "--set", f"style={style}", "--set", f"out={out}", "--seed", 1)
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {out}" in proc.stdout and "styled: loss" in proc.stdout
+    assert "styled: precision: fp32\nstyled: precision reason: fp32 requested (exact)\n" in proc.stdout
     samples, sr = read_audio(out)
     assert sr == SR and samples.shape == (1, int(1.2 * SR))
     assert abs(20 * np.log10(np.max(np.abs(samples))) + 1.0) < 0.1  # the normalize node's -1 dBFS
@@ -74,6 +75,8 @@ def test_run_log_json_reports_progress(tiny, tmp_path):
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert events[-1]["event"] == "run_done" and events[-1]["style_transfer"]["styled"]["iterations"] == 15
+    assert events[-1]["style_transfer"]["styled"]["stopped"] == "iterations"
+    assert events[-1]["style_transfer"]["styled"]["facts"]["precision"] == "fp32"
     assert {e["node"] for e in events if e["event"] == "node_done"} >= {"c", "styled", "save"}
 
 
