@@ -391,7 +391,7 @@ def _bind(graph: Graph, values: dict, check_files: bool) -> Graph:
                 params.setdefault(param, copy.deepcopy(graph.nodes[node_id].params[param]))
                 _set_in(params[param], path[3:], value)
         else:
-            err(path, f"${{...}} here cannot take a value per run; use variables only in node params")
+            err(path, "${...} here cannot take a value per run; use variables only in node params")
     nodes = dict(graph.nodes)
     for node_id, changed in raw.items():
         cls, decl = graph.classes[node_id], graph.nodes[node_id]

@@ -106,7 +106,7 @@ class Fx(Node):
 
     def process(self, ctx, audio) -> dict:
         from ._fx.loudness import measure
-        from ._fx.plugin_host import shared_host
+        from ._fx.plugin_client import shared_host
         from ._fx.render import render
 
         entries = [_resolved(parse_entry(i, raw)) for i, raw in enumerate(self.params["chain"])]
@@ -162,7 +162,7 @@ def _resolved(entry: Entry) -> Entry:
 def _try_configure(entry: Entry) -> list[ParamProblem]:
     """Apply preset, state and params once in the worker: a value the plugin does not take (a later
     program change overriding it, a preset for another plugin) is found before the run."""
-    from ._fx.plugin_host import shared_host
+    from ._fx.plugin_client import shared_host
 
     try:
         shared_host().try_configure(_resolved(entry).to_job())
@@ -175,7 +175,7 @@ def _try_configure(entry: Entry) -> list[ParamProblem]:
 
 def _describe(entry: Entry) -> tuple[dict | None, ParamProblem | None]:
     """The plugin's description from the worker, or the problem that prevents one (at the 'plugin:' line)."""
-    from ._fx.plugin_host import shared_host
+    from ._fx.plugin_client import shared_host
 
     where = (entry.index, "plugin")
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 from audiostyle_engine.errors import AudiostyleError, did_you_mean
 
 from ._fx.chain import Entry, builtin_effects, check_params
-from ._fx.plugin_host import shared_host
+from ._fx.plugin_client import shared_host
 from ._fx.plugin_info import builtin_description, format_description, resolve, scan_folders, standard_folders
 
 __all__ = ["builtin_effects", "describe", "format_description", "find_plugins", "save_state"]

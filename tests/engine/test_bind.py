@@ -3,7 +3,6 @@ to it), and a hostile YAML file cannot make loading run away."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 

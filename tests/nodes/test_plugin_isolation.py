@@ -15,7 +15,7 @@ from audiostyle_engine.run import run_graph
 from tests.helpers.audio import read_audio, write_audio
 from nodes._fx.chain import Entry
 from audiostyle_engine.errors import PluginProcessError
-from nodes._fx.plugin_host import PluginHost, shared_host
+from nodes._fx.plugin_client import PluginHost, shared_host
 
 COMPRESS = Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -30.0, "ratio": 8.0}).to_job()
 
