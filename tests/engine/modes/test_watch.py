@@ -21,7 +21,8 @@ from audiostyle_engine.modes.journal import file_hash
 from audiostyle_engine.modes.watch import watch
 from tests.helpers import REPO
 from tests.helpers.audio import noise, read_audio, sine, write_audio
-from tests.helpers.folders import half_gain_graph, journal_rows, partial_files
+from tests.helpers.folders import journal_rows, partial_files
+from tests.helpers.graphs import half_gain_graph
 
 # Waiting limits only stop a broken test from hanging; nothing asserts on speed.
 PATIENCE = 120.0
