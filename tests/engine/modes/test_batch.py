@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import cli
-from audiostyle_engine.modes.coordinator import Plan, expand_inputs, run_batch
+from audiostyle_engine.modes.coordinator import run_batch
+from audiostyle_engine.modes.inputs import expand_inputs
+from audiostyle_engine.modes.plan import Plan
 from audiostyle_engine.modes.pools import InlineExecutor, ProcessExecutor
 from audiostyle_engine.errors import UnsafeOutputError
 from audiostyle_engine.modes.journal import file_hash

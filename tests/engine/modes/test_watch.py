@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiostyle_engine.modes.coordinator import Plan
+from audiostyle_engine.modes.plan import Plan
 from audiostyle_engine.modes.pools import InlineExecutor
 from audiostyle_engine.modes.journal import file_hash
 from audiostyle_engine.modes.watch import watch
