@@ -66,10 +66,8 @@ def library_versions() -> dict[str, str | None]:
 
 
 def sidecar_text(run_info: dict, output_final: Path, output_written: Path) -> str:
-    digest = hashlib.sha256()
     with open(output_written, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+        digest = hashlib.file_digest(f, "sha256")  # reads into one reused buffer, no chunk copies
     doc = {"output": str(Path(output_final).resolve()), "output_sha256": digest.hexdigest(), **run_info}
     return json.dumps(doc, indent=2, default=_json_default) + "\n"
 

@@ -45,9 +45,12 @@ class Write(Node):
         from audiostyle_engine.errors import ParameterError
 
         samples = audio.samples
-        require_finite(samples, f"cannot write {self.params['path']}")
-        # max and -min instead of max(abs): no temporary copy of the whole signal.
-        peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
+        # max and -min instead of max(abs): no temporary copy of the whole signal. Both are NaN or
+        # infinite when any sample is, so they also tell when the finiteness check is needed.
+        high, low = (float(samples.max()), float(samples.min())) if samples.size else (0.0, 0.0)
+        if not (np.isfinite(high) and np.isfinite(low)):
+            require_finite(samples, f"cannot write {self.params['path']}")
+        peak = max(high, -low)
         if peak > 1.0:
             if self.params["clip"] == "error":
                 raise ParameterError(f"output peak is {20 * np.log10(peak):+.1f} dBFS, above full scale; "
