@@ -57,6 +57,13 @@ STYLE_MEMORY_BUDGET_MB = 8192.0  # content needing more than this is optimised i
 SEGMENT_OVERLAP_FRAMES = 64  # ~0.75 s at 44.1 kHz / hop 512, crossfaded between segments
 TOLERANCE_WINDOW = 10  # iterations over which the convergence tolerance compares the loss
 
+# The match node (nodes/match.py; not in the paper): reference matching as a mastering tool does it.
+MATCH_N_FFT = 4096  # long-term spectrum resolution: 10.8 Hz bins at 44.1 kHz
+MATCH_SMOOTHING_OCTAVES = 1 / 3  # the EQ curve follows third-octave balance, not single partials
+MATCH_MAX_GAIN_DB = 24.0  # no bin, frame or envelope step is boosted or cut by more than this
+MATCH_LEVEL_SECONDS = 0.05  # short-term level window: one drum hit, one syllable
+MATCH_ACTIVE_RANGE_DB = 40.0  # frames within this of the loudest count as active (the rest is silence)
+
 # Where computed style targets are kept between runs (nodes/_style_cache.py), keyed by content hashes.
 CACHE_DIR_ENV = "AUDIOSTYLE_CACHE_DIR"
 

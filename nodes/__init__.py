@@ -2,6 +2,7 @@
 from .fx import Fx
 from .istft import Istft
 from .load import Load
+from .match import Match
 from .mix import Mix
 from .mono import Mono
 from .normalize import Normalize
@@ -11,4 +12,4 @@ from .style_transfer import StyleTransfer
 from .trim import Trim
 from .write import Write
 
-NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, Istft, Mix, Fx, Write)
+NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, Istft, Mix, Match, Fx, Write)
