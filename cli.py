@@ -180,8 +180,8 @@ def cmd_plugins(args) -> int:
 
 
 def plugins_inspect(args) -> int:
-    from nodes._chain import builtin_effects
-    from nodes._plugin_info import builtin_description, format_description
+    from nodes._fx.chain import builtin_effects
+    from nodes._fx.plugin_info import builtin_description, format_description
 
     effects = builtin_effects()
     if args.plugin in effects:
@@ -193,9 +193,9 @@ def plugins_inspect(args) -> int:
 
 
 def _plugin_info(name: str) -> dict:
-    from nodes._chain import builtin_effects
-    from nodes._plugin_host import shared_host
-    from nodes._plugin_info import resolve
+    from nodes._fx.chain import builtin_effects
+    from nodes._fx.plugin_host import shared_host
+    from nodes._fx.plugin_info import resolve
     from audiostyle_engine.registry import did_you_mean
 
     path = resolve(name)
@@ -209,8 +209,8 @@ def _plugin_info(name: str) -> dict:
 def plugins_list(args) -> int:
     from pathlib import Path
 
-    from nodes._chain import builtin_effects
-    from nodes._plugin_info import scan_folders, standard_folders
+    from nodes._fx.chain import builtin_effects
+    from nodes._fx.plugin_info import scan_folders, standard_folders
 
     folders = [Path(f) for f in args.folder] if args.folder else standard_folders()
     found = scan_folders(folders)
@@ -231,8 +231,8 @@ def plugins_list(args) -> int:
 
 
 def plugins_save_state(args) -> int:
-    from nodes._chain import Entry, check_params
-    from nodes._plugin_host import shared_host
+    from nodes._fx.chain import Entry, check_params
+    from nodes._fx.plugin_host import shared_host
 
     info = _plugin_info(args.plugin)
     entry = Entry(0, "plugin", info["path"], params=parse_sets(args.param), preset=args.preset)
@@ -270,8 +270,8 @@ def add_plugin_commands(sub) -> None:
 # --- batch, watch and status (folder processing with a journal) ------------------------------------
 def _folder_job_setup(args, in_dir):
     """The graph checked against the folders first, then the executor (which may start a Ray instance)."""
-    from audiostyle_engine.batch import Plan
-    from audiostyle_engine.executors import make_executor
+    from audiostyle_engine.modes.coordinator import Plan
+    from audiostyle_engine.modes.pools import make_executor
 
     plan = Plan.create(args.graph, in_dir, args.out_dir, bind=args.bind, sets=parse_sets(args.set), fmt=args.format,
                        device=args.device, seed=args.seed, report=not args.no_report)
@@ -281,8 +281,8 @@ def _folder_job_setup(args, in_dir):
 def cmd_batch(args) -> int:
     import time
 
-    from audiostyle_engine.batch import expand_inputs, run_batch, summarize
-    from audiostyle_engine.batch_display import BatchDisplay, summary_table
+    from audiostyle_engine.modes.coordinator import expand_inputs, run_batch, summarize
+    from audiostyle_engine.modes.display import BatchDisplay, summary_table
 
     display = BatchDisplay(quiet=args.quiet)
     root, files = expand_inputs(args.in_dir, args.files_from, warn=lambda m: display.line(f"warning: {m}"))
@@ -305,8 +305,8 @@ def cmd_batch(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from audiostyle_engine.batch_display import BatchDisplay
-    from audiostyle_engine.watch import watch
+    from audiostyle_engine.modes.display import BatchDisplay
+    from audiostyle_engine.modes.watch import watch
 
     plan, executor = _folder_job_setup(args, args.in_dir)
     display = BatchDisplay(quiet=args.quiet)
@@ -325,8 +325,8 @@ def cmd_watch(args) -> int:
 def cmd_status(args) -> int:
     from pathlib import Path
 
-    from audiostyle_engine.batch_display import status_table
-    from audiostyle_engine.journal import JOURNAL_NAME, Journal
+    from audiostyle_engine.modes.display import status_table
+    from audiostyle_engine.modes.journal import JOURNAL_NAME, Journal
 
     if not (Path(args.out_dir) / JOURNAL_NAME).exists():
         raise AudiostyleError(f"{args.out_dir} has no journal ({JOURNAL_NAME}); it is not an output folder of "

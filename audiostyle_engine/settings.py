@@ -64,7 +64,7 @@ MATCH_MAX_GAIN_DB = 24.0  # no bin, frame or envelope step is boosted or cut by 
 MATCH_LEVEL_SECONDS = 0.05  # short-term level window: one drum hit, one syllable
 MATCH_ACTIVE_RANGE_DB = 40.0  # frames within this of the loudest count as active (the rest is silence)
 
-# Where computed style targets are kept between runs (nodes/_style_cache.py), keyed by content hashes.
+# Where computed style targets are kept between runs (nodes/_style/cache.py), keyed by content hashes.
 CACHE_DIR_ENV = "AUDIOSTYLE_CACHE_DIR"
 
 

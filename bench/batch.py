@@ -20,8 +20,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from audiostyle_engine.batch import Plan, run_batch  # noqa: E402
-from audiostyle_engine.executors import InlineExecutor, ProcessExecutor  # noqa: E402
+from audiostyle_engine.modes.coordinator import Plan, run_batch  # noqa: E402
+from audiostyle_engine.modes.pools import InlineExecutor, ProcessExecutor  # noqa: E402
 
 GRAPH = REPO / "graphs" / "fx_master.yaml"
 SR = 44100
@@ -146,7 +146,7 @@ def main() -> None:
     ray_executor = None
     if not args.no_ray:
         try:
-            from audiostyle_engine.ray_executor import RayExecutor
+            from audiostyle_engine.modes.ray_pool import RayExecutor
 
             t0 = time.perf_counter()
             ray_executor = RayExecutor(workers=2)

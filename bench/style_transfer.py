@@ -124,8 +124,8 @@ def _sync(dev):
 def _build(a: dict, content, style, cache=None):
     import torch
 
-    from nodes import _style_fast as fast
-    from nodes._style_core import FastObjective, PlainObjective, StyleConfig, layer_filters, style_targets
+    from nodes._style import fast
+    from nodes._style.core import FastObjective, PlainObjective, StyleConfig, layer_filters, style_targets
 
     cfg = StyleConfig(a["filters"], a["width"], 0.1, 1.0, a.get("iterations", 500), "lbfgs", 10, 1e-3, "frames",
                       implementation=a["implementation"], precision=a["precision"], tolerance=a.get("tolerance"))
@@ -187,7 +187,7 @@ def worker_optimise(a: dict) -> dict:
     import numpy as np
     import torch
 
-    from nodes._style_core import _torch_lbfgs
+    from nodes._style.core import _torch_lbfgs
 
     content = log_spectrogram(content_signal(a["seconds"]))
     style = log_spectrogram(style_signal(a["style_seconds"]))
@@ -222,7 +222,7 @@ def worker_fp32_loss(a: dict) -> dict:
 
 def worker_cache(a: dict) -> dict:
     """Style side with a cold cache, then warm: what a second file with the same style saves."""
-    from nodes._style_cache import StyleCache
+    from nodes._style.cache import StyleCache
 
     content = log_spectrogram(content_signal(a["seconds"]))
     style = log_spectrogram(style_signal(a["style_seconds"]))
@@ -238,7 +238,7 @@ def worker_cache(a: dict) -> dict:
 
 def worker_stem(a: dict) -> dict:
     """A long stereo stem through transfer() (what the node runs per channel): whole or segmented, peak RSS."""
-    from nodes._style_core import StyleConfig, estimate_bytes, transfer
+    from nodes._style.core import StyleConfig, estimate_bytes, transfer
 
     style = log_spectrogram(style_signal(a["style_seconds"]))
     cfg = StyleConfig(a["filters"], a["width"], 0.1, 1.0, a["iterations"], "lbfgs", 10, 1e-3, "frames",
@@ -457,7 +457,7 @@ def _quality_runs(args, common) -> dict:
 def _time_to_result(run: dict, tolerances=(1e-2, 3e-3, 1e-3, 3e-4, 1e-4), window: int = 10) -> dict:
     """From one trajectory: when the loss came within 0.1 % of its final value, and where each tolerance
     (relative decrease over ``window`` iterations, as StyleConfig.tolerance) would have stopped it."""
-    from nodes._style_core import converged
+    from nodes._style.core import converged
 
     h = run["history"]
     losses, seconds, final = h["loss"], h["seconds"], h["loss"][-1]

@@ -1,6 +1,6 @@
 """fx: a chain of pedalboard built-in effects and third-party plugins (VST3, Audio Units on macOS).
 
-Plugin files run in a worker process (see _plugin_host) and are checked at validation: the file
+Plugin files run in a worker process (see _fx/plugin_host) and are checked at validation: the file
 loads, parameter names exist, values are in range, the channel count reaching them is one they take.
 """
 from __future__ import annotations
@@ -10,10 +10,10 @@ from audiostyle_engine.errors import AudiostyleError, ParameterError
 from audiostyle_engine.payloads import PortKind
 from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, ParamProblem, Port
 
-from ._chain import ChainError, Entry, build_effect, check_files, check_params, parse_entry
+from ._fx.chain import ChainError, Entry, build_effect, check_files, check_params, parse_entry
 
 # Kept for callers of the earlier module layout.
-from ._chain import builtin_effects, effect_params  # noqa: F401
+from ._fx.chain import builtin_effects, effect_params  # noqa: F401
 
 _LAYOUT = {1: "mono", 2: "stereo"}
 
@@ -102,15 +102,15 @@ class Fx(Node):
 
     @classmethod
     def describe_extra(cls) -> str:
-        from ._chain import builtin_effects
+        from ._fx.chain import builtin_effects
 
         return ("Built-in effects (effect: Name): " + ", ".join(sorted(builtin_effects())) +
                 "\nPlugins (plugin: PATH_OR_NAME): 'audiostyle plugins list'; parameters: 'audiostyle plugins inspect NAME'")
 
     def process(self, ctx, audio) -> dict:
-        from ._loudness import measure
-        from ._plugin_host import PluginError, shared_host
-        from ._render import render
+        from ._fx.loudness import measure
+        from ._fx.plugin_host import PluginError, shared_host
+        from ._fx.render import render
 
         entries = [_resolved(parse_entry(i, raw)) for i, raw in enumerate(self.params["chain"])]
         active = [e for e in entries if not e.bypass]
@@ -148,13 +148,13 @@ class Fx(Node):
 def _resolved(entry: Entry) -> Entry:
     """A plugin given by bare name ('ZamCompX2') becomes its path in the standard plugin folders."""
     if entry.kind == "plugin":
-        from ._plugin_info import resolve
+        from ._fx.plugin_info import resolve
 
         path = resolve(entry.target)
         if path is None:
             from audiostyle_engine.registry import did_you_mean
 
-            from ._plugin_info import scan_folders
+            from ._fx.plugin_info import scan_folders
 
             hint = None if "/" in entry.target else did_you_mean(entry.target, [p.stem for p in scan_folders()])
             raise ParameterError(f"plugin not found: {entry.target}; " + (f"did you mean '{hint}'?" if hint else
@@ -166,7 +166,7 @@ def _resolved(entry: Entry) -> Entry:
 def _try_configure(entry: Entry) -> list[ParamProblem]:
     """Apply preset, state and params once in the worker: a value the plugin does not take (a later
     program change overriding it, a preset for another plugin) is found before the run."""
-    from ._plugin_host import PluginError, shared_host
+    from ._fx.plugin_host import PluginError, shared_host
 
     try:
         shared_host().try_configure(_resolved(entry).to_job())
@@ -179,7 +179,7 @@ def _try_configure(entry: Entry) -> list[ParamProblem]:
 
 def _describe(entry: Entry) -> tuple[dict | None, ParamProblem | None]:
     """The plugin's description from the worker, or the problem that prevents one (at the 'plugin:' line)."""
-    from ._plugin_host import shared_host
+    from ._fx.plugin_host import shared_host
 
     where = (entry.index, "plugin")
     try:

@@ -102,8 +102,8 @@ class StyleTransfer(Node):
 
     def process(self, ctx, content: Spectrogram, style: Spectrogram, style_2: Spectrogram | None = None,
                 style_3: Spectrogram | None = None) -> dict:
-        from ._style_cache import StyleCache
-        from ._style_core import StyleConfig, transfer
+        from ._style.cache import StyleCache
+        from ._style.core import StyleConfig, transfer
 
         p = self.params
         styles = [s for s in (style, style_2, style_3) if s is not None]
@@ -169,14 +169,14 @@ class StyleTransfer(Node):
                                             "style_sources": [s.source for s in styles]})}
 
     def _terms(self, content: Spectrogram) -> list:
-        from ._style_terms import build_terms
+        from ._style.terms import build_terms
 
         p = self.params
         lag = int(round(p["autocorrelation_seconds"] * content.sample_rate / content.hop_length))
         return build_terms(autocorrelation_weight=p["autocorrelation_weight"], autocorrelation_lag=lag)
 
     def _parametrisation(self, content: Spectrogram, channel: int, seed: int):
-        from ._parametrised import Bounded, Waveform
+        from ._style.params import Bounded, Waveform
 
         p = self.params
         if p["domain"] == "waveform":

@@ -18,7 +18,7 @@ def log_spectrogram(x: np.ndarray) -> np.ndarray:
 @pytest.mark.slow
 def test_bundled_example_styles_the_melody(tmp_path):
     from audiostyle_engine.run import run_graph
-    from tests.conftest import read_audio
+    from tests.helpers.audio import read_audio
 
     out = tmp_path / "example.wav"
     result = run_graph(REPO / "graphs/example.yaml", {"out": str(out)})

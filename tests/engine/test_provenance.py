@@ -11,7 +11,7 @@ import pytest
 from audiostyle_engine.errors import AudiostyleError
 from audiostyle_engine.provenance import sidecar_path
 from audiostyle_engine.run import prepare, run_graph
-from tests.conftest import sine
+from tests.helpers.audio import sine
 
 COMP = "/usr/lib/vst3/ZamCompX2.vst3"
 

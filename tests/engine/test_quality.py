@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from audiostyle_engine import quality
-from tests.conftest import SR, chirp, noise
+from tests.helpers.audio import SR, chirp, noise
 
 SECONDS = 1.5
 

@@ -11,7 +11,7 @@ from audiostyle_engine.graph import load_graph
 from audiostyle_engine.payloads import PortKind
 from audiostyle_engine.registry import Registry, default_registry
 from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port, StreamInfo
-from tests.conftest import sine
+from tests.helpers.audio import sine
 
 
 class Source(Node):

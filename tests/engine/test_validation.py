@@ -25,7 +25,7 @@ def issues_of(tmp_path, registry, text: str, variables=None) -> list[str]:
 
 
 def test_three_mistakes_give_three_located_errors(tmp_path, registry, wav_file):
-    from tests.conftest import sine
+    from tests.helpers.audio import sine
 
     src = wav_file("in.wav", sine())
     issues = issues_of(tmp_path, registry, f"""\
@@ -66,7 +66,7 @@ def test_wrong_types_missing_params_and_choices(tmp_path, registry):
 
 
 def test_connection_errors(tmp_path, registry, wav_file):
-    from tests.conftest import sine
+    from tests.helpers.audio import sine
 
     src = wav_file("in.wav", sine())
     issues = issues_of(tmp_path, registry, f"""\
@@ -109,7 +109,7 @@ def test_duplicate_keys_and_syntax_errors(tmp_path, registry):
 
 
 def test_variables_substitute_typed_and_report_unknown(tmp_path, registry, wav_file):
-    from tests.conftest import sine
+    from tests.helpers.audio import sine
 
     src = wav_file("in.wav", sine())
     path = tmp_path / "graph.yaml"
@@ -148,7 +148,7 @@ def test_files_checked_before_running(tmp_path, registry):
 
 
 def test_fx_chain_checked_against_pedalboard(tmp_path, registry, wav_file):
-    from tests.conftest import sine
+    from tests.helpers.audio import sine
 
     src = wav_file("in.wav", sine())
     issues = issues_of(tmp_path, registry, f"""\

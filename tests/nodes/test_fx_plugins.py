@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.nodes.plugin_helpers import (COMP_STEREO, DELAY_MONO, LIMITER_STEREO, SAT_MONO, level_spread_db, line_of, loud_quiet,
+from tests.helpers.plugins import (COMP_STEREO, DELAY_MONO, LIMITER_STEREO, SAT_MONO, level_spread_db, line_of, loud_quiet,
                             write_graph)
 
 from audiostyle_engine.errors import GraphValidationError
 from audiostyle_engine.graph import load_graph
 from audiostyle_engine.registry import default_registry
 from audiostyle_engine.run import run_graph
-from tests.conftest import read_audio, sine, write_audio
+from tests.helpers.audio import read_audio, sine, write_audio
 
 
 NO_TAIL = "    tail: 0"
@@ -168,8 +168,8 @@ def test_bypass_passes_audio_through_untouched(tmp_path, rng):
 
 
 def test_preset_and_saved_state_reproduce_the_parameters(tmp_path, rng):
-    from nodes._chain import Entry
-    from nodes._plugin_host import shared_host
+    from nodes._fx.chain import Entry
+    from nodes._fx.plugin_host import shared_host
 
     job = Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -35.0, "ratio": 12.0}).to_job()
     preset = tmp_path / "squash.vstpreset"
@@ -246,7 +246,7 @@ def test_builtin_reverb_tail_is_not_cut(tmp_path):
 def test_block_streamed_output_equals_whole_file_output(rng):
     import pedalboard
 
-    from nodes._render import render
+    from nodes._fx.render import render
 
     x = (0.4 * rng.standard_normal((2, 3 * 44100))).astype(np.float32)
     plugin = pedalboard.load_plugin(str(LIMITER_STEREO))
@@ -261,8 +261,8 @@ def test_block_streamed_output_equals_whole_file_output(rng):
 
 
 def test_block_streaming_in_the_worker_equals_one_block(rng):
-    from nodes._chain import Entry
-    from nodes._plugin_host import shared_host
+    from nodes._fx.chain import Entry
+    from nodes._fx.plugin_host import shared_host
 
     x = loud_quiet(rng, seconds=2.0)
     chain = [Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -30.0, "ratio": 6.0}).to_job(),
@@ -274,8 +274,8 @@ def test_block_streaming_in_the_worker_equals_one_block(rng):
 
 
 def test_plugin_state_is_reset_between_files(rng):
-    from nodes._chain import Entry
-    from nodes._plugin_host import PluginHost
+    from nodes._fx.chain import Entry
+    from nodes._fx.plugin_host import PluginHost
 
     loud = loud_quiet(rng, channels=1)
     quiet = 0.01 * loud_quiet(rng, channels=1)
@@ -318,8 +318,8 @@ def test_builtin_effect_errors_point_at_their_parameter_lines(tmp_path, wav_file
 
 
 def test_values_the_plugin_does_not_take_are_caught_at_validation(tmp_path, wav_file):
-    from nodes._chain import Entry
-    from nodes._plugin_host import shared_host
+    from nodes._fx.chain import Entry
+    from nodes._fx.plugin_host import shared_host
 
     comp_preset = tmp_path / "comp.vstpreset"
     comp_preset.write_bytes(shared_host().save_state(Entry(0, "plugin", str(COMP_STEREO)).to_job(), as_preset=True))
@@ -353,8 +353,8 @@ def test_values_the_plugin_does_not_take_are_caught_at_validation(tmp_path, wav_
 
 
 def test_dual_mono_runs_a_mono_plugin_once_per_channel(tmp_path, wav_file, rng):
-    from nodes._chain import Entry
-    from nodes._plugin_host import shared_host
+    from nodes._fx.chain import Entry
+    from nodes._fx.plugin_host import shared_host
 
     stereo = np.stack([sine(hz=220)[0], loud_quiet(rng, channels=1)[0]])
     graph_text = f"""
@@ -381,8 +381,8 @@ def test_dual_mono_runs_a_mono_plugin_once_per_channel(tmp_path, wav_file, rng):
 
 
 def test_chains_with_dual_mono_stages_stream_exactly_too(rng):
-    from nodes._chain import Entry
-    from nodes._plugin_host import shared_host
+    from nodes._fx.chain import Entry
+    from nodes._fx.plugin_host import shared_host
 
     x = (0.3 * rng.standard_normal((2, 2 * 44100))).astype(np.float32)
     chain = [Entry(0, "effect", "Gain", params={"gain_db": 3.0}).to_job(),

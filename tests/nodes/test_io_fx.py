@@ -7,8 +7,8 @@ import pytest
 from audiostyle_engine.errors import InputFileError
 from audiostyle_engine.payloads import Audio
 from nodes import Fx, Load, Write
-from tests.conftest import SR, noise, read_audio, sine
-from tests.nodes.helpers import run_node
+from tests.helpers.audio import SR, noise, read_audio, sine
+from tests.helpers.nodes import run_node
 
 
 @pytest.mark.parametrize("ext,tolerance", [(".wav", 1e-4), (".flac", 1e-4), (".aiff", 1e-4), (".ogg", 0.05), (".mp3", 0.1)])

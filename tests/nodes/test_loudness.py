@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nodes._loudness import measure, true_peak_dbtp
+from nodes._fx.loudness import measure, true_peak_dbtp
 
 
 def test_true_peak_sees_the_peak_between_samples():

@@ -6,15 +6,15 @@ import signal
 
 import numpy as np
 import pytest
-from tests.nodes.plugin_helpers import COMP_STEREO, broken_plugin, line_of, loud_quiet, write_graph
+from tests.helpers.plugins import COMP_STEREO, broken_plugin, line_of, loud_quiet, write_graph
 
 from audiostyle_engine.errors import AudiostyleError, GraphValidationError
 from audiostyle_engine.graph import load_graph
 from audiostyle_engine.registry import default_registry
 from audiostyle_engine.run import run_graph
-from tests.conftest import read_audio, write_audio
-from nodes._chain import Entry
-from nodes._plugin_host import PluginHost, PluginProcessError, shared_host
+from tests.helpers.audio import read_audio, write_audio
+from nodes._fx.chain import Entry
+from nodes._fx.plugin_host import PluginHost, PluginProcessError, shared_host
 
 COMPRESS = Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -30.0, "ratio": 8.0}).to_job()
 
@@ -105,7 +105,7 @@ def test_workers_are_recycled_after_a_number_of_jobs(rng):
 
 
 def test_validation_reports_a_plugin_that_crashes_on_load_at_its_line(tmp_path, wav_file):
-    from tests.conftest import sine
+    from tests.helpers.audio import sine
 
     crasher = broken_plugin(tmp_path, "Crash")
     src = wav_file("in.wav", sine(channels=2))
@@ -127,7 +127,7 @@ def test_validation_reports_a_plugin_that_crashes_on_load_at_its_line(tmp_path, 
 
 
 def test_missing_plugin_and_non_plugin_file_are_validation_errors(tmp_path, wav_file):
-    from tests.conftest import sine
+    from tests.helpers.audio import sine
 
     src = wav_file("in.wav", sine(channels=2))
     not_a_plugin = tmp_path / "notes.vst3"

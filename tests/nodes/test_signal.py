@@ -8,8 +8,8 @@ from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import Audio
 from nodes import Mix, Mono, Normalize, Resample, Trim
 from nodes.normalize import integrated_loudness
-from tests.conftest import SR, noise, sine
-from tests.nodes.helpers import run_node
+from tests.helpers.audio import SR, noise, sine
+from tests.helpers.nodes import run_node
 
 
 def dominant_hz(x: np.ndarray, sr: int) -> float:

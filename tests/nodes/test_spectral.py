@@ -6,8 +6,8 @@ import pytest
 
 from audiostyle_engine.payloads import Audio
 from nodes import Istft, Stft
-from tests.conftest import SR, chirp, noise, sine
-from tests.nodes.helpers import run_node
+from tests.helpers.audio import SR, chirp, noise, sine
+from tests.helpers.nodes import run_node
 
 
 def spectral_convergence(a: np.ndarray, b: np.ndarray, n_fft=2048, hop=512) -> float:

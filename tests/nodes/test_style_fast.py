@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from nodes import _style_fast as fast
-from nodes._style_core import (FastObjective, PlainObjective, StyleConfig, converged, crossfade, layer_filters,
+from nodes._style import fast
+from nodes._style.core import (FastObjective, PlainObjective, StyleConfig, converged, crossfade, layer_filters,
                                plan_segments, style_targets, transfer)
 
 

@@ -7,10 +7,10 @@ import torch
 
 from audiostyle_engine.graph import GraphValidationError
 from audiostyle_engine.run import run_graph
-from tests.conftest import SR, chirp, noise, read_audio
-from nodes._parametrised import Bounded, Waveform
-from nodes._style_core import StyleConfig, features, glorot_filters, transfer
-from nodes._style_terms import AutocorrelationTerm, autocorrelation
+from tests.helpers.audio import SR, chirp, noise, read_audio
+from nodes._style.params import Bounded, Waveform
+from nodes._style.core import StyleConfig, features, glorot_filters, transfer
+from nodes._style.terms import AutocorrelationTerm, autocorrelation
 
 TINY = StyleConfig(n_filters=8, kernel_width=5, alpha=0.1, beta=1.0, iterations=4, optimizer="lbfgs", history_size=5,
                    init_scale=1e-3, gram_normalization="frames")
@@ -32,7 +32,7 @@ def test_autocorrelation_matches_direct_sum(rng):
 
 def test_autocorrelation_term_vanishes_at_the_style_and_pulls_elsewhere(rng):
     content, style = _spectra(rng)
-    from nodes._style_core import Objective
+    from nodes._style.core import Objective
 
     weights = glorot_filters(content.shape[0], TINY, 0, "cpu")
     term = AutocorrelationTerm(1.0, max_lag=8)
@@ -48,7 +48,7 @@ def test_autocorrelation_term_vanishes_at_the_style_and_pulls_elsewhere(rng):
 
 def test_autocorrelation_lag_is_capped_by_the_shorter_clip(rng):
     content, style = _spectra(rng, frames=30)
-    from nodes._style_core import Objective
+    from nodes._style.core import Objective
 
     term = AutocorrelationTerm(1.0, max_lag=1000)
     Objective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY,
@@ -61,7 +61,7 @@ def test_autocorrelation_lag_is_capped_by_the_shorter_clip(rng):
 def test_extra_width_layers_have_the_expected_shapes(width):
     from dataclasses import replace
 
-    from nodes._style_core import layer_filters
+    from nodes._style.core import layer_filters
 
     cfg = replace(TINY, extra_widths=(width,))
     main, extra = layer_filters(33, cfg, 0, "cpu")

@@ -9,9 +9,9 @@ import pytest
 from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import Audio
 from nodes import Stft, StyleTransfer
-from nodes._style_core import StyleConfig, glorot_filters
-from tests.conftest import SR, chirp, noise, sine
-from tests.nodes.helpers import run_node
+from nodes._style.core import StyleConfig, glorot_filters
+from tests.helpers.audio import SR, chirp, noise, sine
+from tests.helpers.nodes import run_node
 
 TINY = dict(n_filters=512, kernel_width=5, iterations=30)
 

@@ -6,7 +6,7 @@ import pytest
 
 from audiostyle_engine.errors import AudiostyleError
 from audiostyle_engine.run import run_graph
-from tests.conftest import chirp, noise, sine
+from tests.helpers.audio import chirp, noise, sine
 
 GRAPH = """
 nodes:

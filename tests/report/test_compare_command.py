@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from _browser import MEDIA_STATE_JS, Browser, chromium_path
-from _tiny import content_signal, make_inputs, style_signal, write_wav
+from tests.helpers.browser import MEDIA_STATE_JS, Browser, chromium_path
+from tests.helpers.tiny_runs import content_signal, make_inputs, style_signal, write_wav
 
 from cli import main
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from _browser import MEDIA_STATE_JS, Browser, chromium_path
-from _tiny import FX_GRAPH, make_inputs
+from tests.helpers.browser import MEDIA_STATE_JS, Browser, chromium_path
+from tests.helpers.tiny_runs import FX_GRAPH, make_inputs
 
 from audiostyle_engine.report import run_with_report
 from audiostyle_engine.report.index import IndexEntry, report_summary, write_index

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import MEDIA_STATE_JS, Browser, chromium_path
-from _tiny import tiny_run  # noqa: F401 (fixture)
+from tests.helpers.browser import MEDIA_STATE_JS, Browser, chromium_path
+from tests.helpers.tiny_runs import tiny_run  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (installed by .ci/run)")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _tiny import SR, content_signal, style_signal
+from tests.helpers.tiny_runs import SR, content_signal, style_signal
 
 from audiostyle_engine.report.quality import QualityReference
 

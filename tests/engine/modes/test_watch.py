@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiostyle_engine.batch import Plan
-from audiostyle_engine.executors import InlineExecutor
-from audiostyle_engine.journal import file_hash
-from audiostyle_engine.watch import watch
-from tests.conftest import REPO, noise, read_audio, sine, write_audio
-from tests.folder_helpers import half_gain_graph, journal_rows, partial_files
+from audiostyle_engine.modes.coordinator import Plan
+from audiostyle_engine.modes.pools import InlineExecutor
+from audiostyle_engine.modes.journal import file_hash
+from audiostyle_engine.modes.watch import watch
+from tests.helpers import REPO
+from tests.helpers.audio import noise, read_audio, sine, write_audio
+from tests.helpers.folders import half_gain_graph, journal_rows, partial_files
 
 # Waiting limits only stop a broken test from hanging; nothing asserts on speed.
 PATIENCE = 120.0

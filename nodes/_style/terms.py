@@ -1,4 +1,4 @@
-"""Loss terms beyond the paper, added to the style-transfer objective (nodes/_style_core.py).
+"""Loss terms beyond the paper, added to the style-transfer objective (nodes/_style/core.py).
 
 A term is bound once to the objective (to compute its style target) and then called with the
 input x and the main conv features f = ReLU(conv(x)); it returns a scalar tensor that autograd
@@ -8,13 +8,13 @@ differentiates together with the paper's loss.
   map over time keeps it, which is what carries rhythm (Antognini, Hoffman, Weiss, ICASSP 2019).
 
 Several kernel widths (the paper's future scope; Antognini et al. combine several) are conv layers of
-their own in _style_core (``extra_kernel_widths``), on both the fast and the plain implementation.
+their own in core.py (``extra_kernel_widths``), on both the fast and the plain implementation.
 """
 from __future__ import annotations
 
 import torch
 
-from ._style_core import features
+from .core import features
 
 
 def autocorrelation(feats: torch.Tensor, max_lag: int) -> torch.Tensor:

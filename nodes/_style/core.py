@@ -2,7 +2,7 @@
 content loss on its features, style loss on their Gram matrices, L-BFGS over the input.
 
 Two implementations of one objective: ``plain`` (torch autograd, the formulation as written) and ``fast``
-(hand-written gradient through a few large GEMMs, _style_fast). Everything else — filters, style targets,
+(hand-written gradient through a few large GEMMs, fast.py). Everything else — filters, style targets,
 optimisers, segmenting of long content — is shared.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import _style_fast as fast
+from . import fast
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class PlainObjective:
             self.content_features = [features(content, w) for w in self.weights]
             self.style_grams = [sum(m * gram(features(s, w), cfg.gram_normalization) for m, s in zip(mix, styles))
                                 for w in self.weights]
-        # Terms of the options beyond the paper (nodes/_style_terms.py): bound once to the main layer and
+        # Terms of the options beyond the paper (nodes/_style/terms.py): bound once to the main layer and
         # the (first) style, then called with x and the main layer's features.
         self.style = styles[0]
         self.main_weights = self.weights[0]
@@ -184,7 +184,7 @@ def style_targets(styles, layers: list[fast.Layer], cfg: StyleConfig, style_weig
 
 
 class FastObjective:
-    """The same objective as PlainObjective with the hand-written gradient of _style_fast."""
+    """The same objective as PlainObjective with the hand-written gradient of fast.py."""
 
     def __init__(self, content: torch.Tensor, layers: list[fast.Layer], targets: list[fast.StyleTarget],
                  cfg: StyleConfig, terms=()):
@@ -379,8 +379,8 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
         start = start + torch.from_numpy(np.ascontiguousarray(initial))
     if cfg.lower_bound is not None:
         start = start.clamp_min(cfg.lower_bound)
-    if parametrisation is not None:  # bounded torch L-BFGS or the waveform domain, nodes/_parametrised.py
-        from ._parametrised import optimise
+    if parametrisation is not None:  # bounded torch L-BFGS or the waveform domain, nodes/_style/params.py
+        from .params import optimise
 
         objective = PlainObjective(torch.from_numpy(np.ascontiguousarray(content)).to(device), style_t, weights, cfg,
                                    style_weights, terms, extra_terms)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .errors import AudiostyleError
-from .jobs import JobSpec, run_job
+from ..errors import AudiostyleError
+from .job import JobSpec, run_job
 
 
 def _run_remote(spec: JobSpec):
@@ -21,7 +21,7 @@ def _run_remote(spec: JobSpec):
 def _ready() -> None:
     import time
 
-    from .registry import default_registry
+    from ..registry import default_registry
 
     default_registry()
     time.sleep(0.3)
@@ -37,9 +37,9 @@ class RayExecutor:
         self._ray = ray
         self._started_here = not ray.is_initialized()
         if self._started_here:
-            here = Path(__file__).resolve().parent
+            engine = Path(__file__).resolve().parents[1]
             # Ship this code to the workers; the cluster needs the same third-party packages installed.
-            runtime_env = {"py_modules": [str(here), str(here.parent / "nodes")]}
+            runtime_env = {"py_modules": [str(engine), str(engine.parent / "nodes")]}
             kwargs = dict(runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
                           configure_logging=False)
             if address is None:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import cli
-from audiostyle_engine.batch import Plan, expand_inputs, run_batch
-from audiostyle_engine.executors import InlineExecutor, ProcessExecutor
-from audiostyle_engine.jobs import UnsafeOutputError
-from audiostyle_engine.journal import file_hash
-from tests.conftest import noise, read_audio, sine, write_audio
-from tests.folder_helpers import HALF_GAIN_GRAPH, half_gain_graph, journal_rows, partial_files
+from audiostyle_engine.modes.coordinator import Plan, expand_inputs, run_batch
+from audiostyle_engine.modes.pools import InlineExecutor, ProcessExecutor
+from audiostyle_engine.modes.job import UnsafeOutputError
+from audiostyle_engine.modes.journal import file_hash
+from tests.helpers.audio import noise, read_audio, sine, write_audio
+from tests.helpers.folders import HALF_GAIN_GRAPH, half_gain_graph, journal_rows, partial_files
 
 
 @pytest.fixture
@@ -210,8 +210,8 @@ def test_status_prints_the_journal(tmp_path, stems, capsys):
 
 
 def test_pool_workers_share_the_cores_instead_of_oversubscribing(tmp_path, stems):
-    from audiostyle_engine.executors import threads_per_worker
-    from tests.folder_helpers import threads_seen_by_a_worker
+    from audiostyle_engine.modes.pools import threads_per_worker
+    from tests.helpers.folders import threads_seen_by_a_worker
 
     src, _ = stems
     plan = Plan.create(half_gain_graph(tmp_path), src, tmp_path / "out")
@@ -228,7 +228,7 @@ def test_pool_workers_share_the_cores_instead_of_oversubscribing(tmp_path, stems
 def test_live_display_shows_files_done_of_total_current_file_and_eta(tmp_path, stems):
     import io
 
-    from audiostyle_engine.batch_display import BatchDisplay
+    from audiostyle_engine.modes.display import BatchDisplay
 
     src, files = stems
     stream = io.StringIO()
@@ -256,7 +256,7 @@ def test_gpu_slots_admit_one_job_per_gpu(tmp_path):
     import threading
     import time
 
-    from audiostyle_engine.jobs import gpu_slot
+    from audiostyle_engine.modes.job import gpu_slot
 
     inside: list[str] = []
     seen: list[list[str]] = []
@@ -283,7 +283,7 @@ def test_gpu_slots_admit_one_job_per_gpu(tmp_path):
 
 
 def test_bundled_fx_master_graph_runs_in_batch(tmp_path):
-    from tests.conftest import REPO
+    from tests.helpers import REPO
 
     src = tmp_path / "in"
     src.mkdir()
@@ -302,7 +302,7 @@ def test_bundled_fx_master_graph_runs_in_batch(tmp_path):
 def test_a_worker_process_dying_fails_its_file_and_the_queue_goes_on(tmp_path, stems):
     from concurrent.futures import wait as wait_all
 
-    from tests.folder_helpers import die_abruptly
+    from tests.helpers.folders import die_abruptly
 
     src, files = stems
     executor = ProcessExecutor(2)

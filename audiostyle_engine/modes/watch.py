@@ -12,8 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from . import settings
-from .batch import Coordinator, Plan, _inside, is_ignored, iter_inputs
+from .. import settings
+from .coordinator import Coordinator, Plan, _inside, is_ignored, iter_inputs
 
 
 class _ChangedPaths:

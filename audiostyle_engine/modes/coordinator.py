@@ -14,9 +14,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
-from .errors import AudiostyleError
-from .jobs import JobOutcome, JobSpec, check_confined, graph_needs_exclusive_device, one_line
+from .. import __version__
+from ..errors import AudiostyleError
+from .job import JobOutcome, JobSpec, check_confined, graph_needs_exclusive_device, one_line
 from .journal import DONE, FAILED, INTERRUPTED, Journal, file_hash
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".mp3", ".ogg")
@@ -112,8 +112,8 @@ class Plan:
     @classmethod
     def create(cls, graph_path, in_dir, out_dir, bind="content", sets=None, fmt=None, device="auto", seed=None,
                report=False):
-        from .run import prepare
-        from .yaml_source import load_document
+        from ..run import prepare
+        from ..yaml_source import load_document
 
         graph_path = Path(graph_path).absolute()
         in_dir, out_dir = Path(in_dir).absolute(), Path(out_dir).absolute()
@@ -328,7 +328,7 @@ class Coordinator:
         """Rewrite OUT_DIR/index.html from the journal, so the page follows the queue as files complete."""
         if not self.plan.report:
             return
-        from .report import IndexEntry, write_index
+        from ..report import IndexEntry, write_index
 
         entries = []
         for row in self.journal.all():

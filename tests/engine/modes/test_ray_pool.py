@@ -4,15 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audiostyle_engine.batch import Plan, run_batch
-from tests.conftest import read_audio, sine, write_audio
-from tests.folder_helpers import half_gain_graph, journal_rows, partial_files
+from audiostyle_engine.modes.coordinator import Plan, run_batch
+from tests.helpers.audio import read_audio, sine, write_audio
+from tests.helpers.folders import half_gain_graph, journal_rows, partial_files
 
 ray = pytest.importorskip("ray")
 
 
 def test_ray_executor_processes_a_small_folder(tmp_path):
-    from audiostyle_engine.ray_executor import RayExecutor
+    from audiostyle_engine.modes.ray_pool import RayExecutor
 
     src, out = tmp_path / "in", tmp_path / "out"
     (src / "sub").mkdir(parents=True)

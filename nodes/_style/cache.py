@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._style_fast import StyleTarget
+from .fast import StyleTarget
 
 VERSION = 1  # bump when the stored target's meaning changes
 

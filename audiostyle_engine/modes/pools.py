@@ -9,8 +9,8 @@ import os
 import queue
 from concurrent.futures import Future
 
-from .errors import AudiostyleError
-from .jobs import JobSpec, run_job, worker_init
+from ..errors import AudiostyleError
+from .job import JobSpec, run_job, worker_init
 
 
 class InlineExecutor:
@@ -40,7 +40,7 @@ class InlineExecutor:
 def _ready(linger: float) -> None:
     import time
 
-    from .registry import default_registry
+    from ..registry import default_registry
 
     default_registry()  # imports every node module (numpy, pedalboard)
     time.sleep(linger)  # so each warm-up call lands on a different worker
@@ -108,7 +108,7 @@ def make_executor(kind: str = "local", workers: int = 1, address: str | None = N
     if kind == "local":
         return InlineExecutor() if workers == 1 else ProcessExecutor(workers)
     if kind == "ray":
-        from .ray_executor import RayExecutor
+        from .ray_pool import RayExecutor
 
         return RayExecutor(address=address, workers=workers)
     raise AudiostyleError(f"unknown executor '{kind}'; expected local or ray")

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import torch
 
-from ._spectral import stft
-from ._style_core import History, correlation
+from .._spectral import stft
+from .core import History, correlation
 
 
 class Bounded:

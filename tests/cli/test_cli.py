@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SR, chirp, noise, read_audio, sine, write_audio
+from tests.helpers.audio import SR, chirp, noise, read_audio, sine, write_audio
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 TINY_GRAPH = """\
 variables:

@@ -6,7 +6,7 @@ import sys
 import time
 from datetime import datetime
 
-from .progress import format_seconds
+from ..progress import format_seconds
 
 
 class BatchDisplay:

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 from textwrap import dedent
 
-from tests.conftest import sine
+from tests.helpers.audio import sine
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, cwd=None):
@@ -47,7 +47,7 @@ def test_list_scans_plugin_folders(tmp_path):
 
 
 def test_save_state_then_validate_and_run_a_graph_that_uses_it(tmp_path):
-    from tests.conftest import write_audio
+    from tests.helpers.audio import write_audio
 
     preset = tmp_path / "squash.vstpreset"
     r = cli("plugins", "save-state", "ZamCompX2", preset, "--param", "threshold_db=-30", "--param", "ratio=8")

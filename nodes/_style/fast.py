@@ -1,6 +1,6 @@
 """The style-transfer loss and its gradient written out by hand, as a few large GEMMs into reused buffers.
 
-Same function as the plain autograd formulation in _style_core (a test holds them equal), cheaper:
+Same function as the plain autograd formulation in core.py (a test holds them equal), cheaper:
 - time-major layout: with the spectrogram stored [frames, bins], the conv's unfolded input is a strided view
   of it (row t = frames t..t+K-1 laid end to end), so the conv is one GEMM [T', K·C]·[K·C, F] and its
   backward one GEMM plus K cheap shifted adds (the "fold");

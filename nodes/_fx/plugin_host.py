@@ -89,7 +89,7 @@ class PluginHost:
     def render(self, chain: list[dict], samples, sample_rate: int, tail, *, time_limit: float,
                block_frames: int = settings.PLUGIN_STREAM_BLOCK,
                progress: Callable[[int, int], None] | None = None) -> dict:
-        """Run ``samples`` through a chain of entry jobs (see _chain.Entry.to_job); returns
+        """Run ``samples`` through a chain of entry jobs (see chain.Entry.to_job); returns
         {samples, tail_frames, tail_capped, plugins: [{path, state_sha256, latency_samples}]}."""
         names = ", ".join(os.path.basename(e["target"]) for e in chain if not e["bypass"])
         job = {"chain": chain, "samples": samples, "sample_rate": sample_rate, "tail": tail, "block_frames": block_frames}
@@ -157,8 +157,8 @@ class PluginHost:
         # path so a 'nodes' folder in the current directory cannot stand in for ours.
         parent, child = socket.socketpair()
         fd, self._log = tempfile.mkstemp(prefix="audiostyle-plugin-worker-", suffix=".log")
-        root = str(Path(__file__).resolve().parents[1])
-        boot = (f"import sys; sys.path.insert(0, {root!r}); from nodes._plugin_host import worker_main; "
+        root = str(Path(__file__).resolve().parents[2])
+        boot = (f"import sys; sys.path.insert(0, {root!r}); from nodes._fx.plugin_host import worker_main; "
                 f"worker_main({child.fileno()})")
         # Plugins print freely (and a lot): into the log, kept for crash reports, not the user's terminal.
         self._process = subprocess.Popen([sys.executable, "-c", boot], pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
@@ -244,7 +244,7 @@ def worker_main(fd: int) -> None:
             result = getattr(worker, op)(**payload)
             conn.send(("ok", result))
         except Exception as exc:
-            from ._chain import ChainError
+            from .chain import ChainError
 
             location = exc.location() if isinstance(exc, ChainError) else ()
             text = str(exc).strip().splitlines()
@@ -262,7 +262,7 @@ class _Worker:
             import numpy as np
             import pedalboard
 
-            from ._plugin_info import describe
+            from .plugin_info import describe
 
             try:
                 plugin = pedalboard.load_plugin(path, plugin_name=plugin_name)
@@ -279,7 +279,7 @@ class _Worker:
         return self._load(path, plugin_name)[1]
 
     def try_configure(self, job: dict) -> str:
-        from ._chain import Entry, configure_plugin
+        from .chain import Entry, configure_plugin
 
         entry = Entry(0, **job)
         plugin, info, pristine = self._load(entry.target, entry.plugin_name)
@@ -290,7 +290,7 @@ class _Worker:
                 plugin.raw_state = pristine
 
     def save_state(self, job: dict, as_preset: bool) -> bytes:
-        from ._chain import Entry, configure_plugin
+        from .chain import Entry, configure_plugin
 
         entry = Entry(0, **job)
         plugin, info, pristine = self._load(entry.target, entry.plugin_name)
@@ -302,8 +302,8 @@ class _Worker:
     def render(self, chain: list[dict], samples, sample_rate: int, tail, block_frames: int) -> dict:
         import pedalboard
 
-        from ._chain import Entry, build_effect, configure_plugin
-        from ._render import PerChannel, Serial, render
+        from .chain import Entry, build_effect, configure_plugin
+        from .render import PerChannel, Serial, render
 
         stages, plugins, used, seen = [], [], [], {}
 

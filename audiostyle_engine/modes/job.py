@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AudiostyleError
+from ..errors import AudiostyleError
 
 
 CACHE_FOLDER = ".audiostyle-cache"  # style targets shared by the jobs of one output folder
@@ -132,7 +132,7 @@ def _registry():
     """The node registry, built once per process (entry-point discovery costs ~10 ms a call)."""
     global _REGISTRY
     if _REGISTRY is None:
-        from .registry import default_registry
+        from ..registry import default_registry
 
         _REGISTRY = default_registry()
     return _REGISTRY
@@ -140,9 +140,9 @@ def _registry():
 
 def run_job(spec: JobSpec, report=None) -> JobOutcome:
     """Process one input. Every failure the user can cause comes back as a one-line reason."""
-    from .device import resolve_device
-    from .executor import execute
-    from .run import prepare
+    from ..device import resolve_device
+    from ..executor import execute
+    from ..run import prepare
 
     t0 = time.perf_counter()
     hooks = [_Reporter(spec.rel, report)] if report is not None or _progress_queue is not None else []
@@ -158,7 +158,7 @@ def run_job(spec: JobSpec, report=None) -> JobOutcome:
         def run(device):
             if spec.report_dir is None:
                 return execute(graph, device=device, seed=spec.seed, hooks=hooks, cache_dir=cache_dir)
-            from .report import run_with_report
+            from ..report import run_with_report
 
             return run_with_report(graph, spec.report_dir, use_graph_report=False, device=device, seed=spec.seed,
                                    hooks=hooks, title=spec.rel, cache_dir=cache_dir).result

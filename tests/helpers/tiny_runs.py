@@ -1,5 +1,5 @@
 """Shared inputs for the report tests: 1 s of generated audio and one tiny style-transfer run with a
-dry/wet mix, made once per session (a conftest.py here would shadow tests/conftest.py's helpers)."""
+dry/wet mix, made once per session."""
 from __future__ import annotations
 
 from pathlib import Path

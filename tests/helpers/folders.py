@@ -52,7 +52,7 @@ def threads_seen_by_a_worker(spec) -> tuple[str | None, int, bool]:
 
     import torch
 
-    from audiostyle_engine.jobs import run_job
+    from audiostyle_engine.modes.job import run_job
 
     outcome = run_job(spec)
     return os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads(), outcome.ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import json
 
-from _tiny import FX_GRAPH, make_inputs
+from tests.helpers.tiny_runs import FX_GRAPH, make_inputs
 
 from audiostyle_engine.executor import ProgressEvent
 from audiostyle_engine.progress import JsonProgress, TerminalProgress
