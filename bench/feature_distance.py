@@ -11,7 +11,8 @@ described by librosa's hand-made features on other representations —
 
 every dimension standardised by the content's and style's pooled statistics, and two clips are
 compared by the Fréchet distance between Gaussians fitted to their frames. Like every bench
-measure it sees the equal-RMS signals.
+measure it sees the equal-RMS signals (over a fixed noise floor 50 dB down, so that what
+happens in near-silence does not decide it).
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ import numpy as np
 
 HOP = 512
 N_FFT = 2048
+# A fixed white-noise floor (dB below the reference RMS) added to every clip: zero-crossing rate and
+# flatness of near-silent frames otherwise swing with changes 80 dB down that no one hears.
+NOISE_FLOOR_DB = -50.0
 
 
 def frame_features(x: np.ndarray, sr: int) -> np.ndarray:
@@ -27,7 +31,10 @@ def frame_features(x: np.ndarray, sr: int) -> np.ndarray:
 
     from audiostyle_engine.quality import equal_rms
 
-    y = equal_rms(x).astype(np.float32)
+    from audiostyle_engine.quality import REFERENCE_RMS
+
+    floor = np.random.default_rng(0).standard_normal(len(x)) * REFERENCE_RMS * 10 ** (NOISE_FLOOR_DB / 20)
+    y = (equal_rms(x) + floor).astype(np.float32)
     mag = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
     feats = [librosa.feature.spectral_contrast(S=mag, sr=sr, n_fft=N_FFT, hop_length=HOP),
              librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=HOP),

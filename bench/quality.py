@@ -70,6 +70,20 @@ POST = {
 for _name, (_st, _m) in POST.items():
     if _st is not None:
         OPTIMISERS[_name] = _st
+# feature_style node configurations (pretrained CNN Grams, texture statistics): name -> its params.
+FEATURE = {
+    "pre_logmag": {},  # aiSFX Grams over blocks 1-4, content at block 4, alpha 1, log-magnitude, content phase
+    "pre_logmag_a03": {"alpha": 0.3},
+    "pre_logmag_a01": {"alpha": 0.1},
+    "pre_wave": {"domain": "waveform"},
+    "pre_random": {"weights": "random"},  # the same architecture untrained: does training matter?
+    "pre_noise_start": {"init": "content_noise"},
+    "texture": {"beta": 0.0, "alpha": 0.0, "texture_weight": 1.0},
+    "pre_texture": {"texture_weight": 1.0},
+    "pre_logmag+match": {},
+    "pre_logmag+match_envelope": {},
+}
+FEATURE_POST = {"pre_logmag+match": {}, "pre_logmag+match_envelope": {"envelope": 1.0}}
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 MIX_FRACTIONS = (0.2, 0.35, 0.5, 0.65, 0.8)
 # The default run (about 25 min on this shared 2-core machine): the paper, each option alone, the winner.
@@ -103,7 +117,7 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
     lines += [
         "  c_spec: {type: stft, inputs: {audio: c_in}}",
         "  s_spec: {type: stft, inputs: {audio: s_in}}",
-        "  styled:", "    type: style_transfer", "    inputs: {content: c_spec, style: s_spec}",
+        "  styled:", f"    type: {st_params.pop('node', 'style_transfer')}", "    inputs: {content: c_spec, style: s_spec}",
     ]
     lines += [f"    {k}: {json.dumps(v)}" for k, v in st_params.items()]
     for phase in phases:
@@ -192,10 +206,13 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
         out_dir.mkdir(parents=True, exist_ok=True)
         graph = out_dir / "graph.yaml"
         st_params, match = POST.get(opt_name, (OPTIMISERS.get(opt_name), None))
-        if st_params is None:
+        run_params = None if st_params is None else {**shared, **st_params}
+        if opt_name in FEATURE:  # the feature_style node: no random filters; its output carries a phase
+            run_params = {"node": "feature_style", "iterations": args.iterations, **FEATURE[opt_name]}
+            match = FEATURE_POST.get(opt_name)
+        if run_params is None or opt_name in FEATURE:
             phases = ("gl",)
-        graph.write_text(graph_yaml(c_path, s_path, out_dir, None if st_params is None else {**shared, **st_params},
-                                    phases, args.gl_iterations, match))
+        graph.write_text(graph_yaml(c_path, s_path, out_dir, run_params, phases, args.gl_iterations, match))
         t0 = time.perf_counter()
         result = run_graph(graph, seed=0, device="cpu")
         seconds = time.perf_counter() - t0
@@ -379,7 +396,7 @@ def main(argv=None) -> int:
     if args.from_json:
         return rescore(args)
     args.configs = list(OPTIMISERS) if args.configs == "all" else [c for c in args.configs.split(",") if c]
-    unknown = [c for c in args.configs if c not in OPTIMISERS and c not in POST]
+    unknown = [c for c in args.configs if c not in OPTIMISERS and c not in POST and c not in FEATURE]
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
     if args.pairs is None:
