@@ -18,7 +18,7 @@ from .folders import ReportError, check_report_dir, staged_dir
 from .media import Clip, write_clips
 from .page import METRICS, PAGE, render
 from .plan import ReportPlan, plan_report
-from .plots import plot_correlation, plot_losses, plot_timings
+from .plots import plot_correlation, plot_frontier, plot_losses, plot_timings
 
 FORMAT = 1  # metrics.json layout version
 
@@ -100,7 +100,7 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         optimisation[node_id] = {"history": history, "plots": {"loss": loss_png, "correlation": corr_png},
                                  "plotted": drawn, **_summary_of_history(history)}
 
-    quality_tables = {}
+    quality_tables, frontiers = {}, {}
     for sp in plan.style_nodes:
         content = _audio_of(result, sp.content.node, sp.content.port) if sp.content else None
         style = _audio_of(result, sp.style.node, sp.style.port) if sp.style else None
@@ -113,7 +113,15 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
             if audio is not None and s.node not in (sp.content.node, sp.style.node):
                 measured.append((s.label, audio.samples, audio.sample_rate))
                 roles.append(s.role)
-        quality_tables[sp.node] = [{"role": role, **r.as_dict()} for role, r in zip(roles, ref.rows(measured))]
+        rows = ref.rows(measured)
+        curve = ref.frontier()
+        table = [{"role": role, **r.as_dict()} for role, r in zip(roles, rows)]
+        for entry, r in zip(table[2:], rows[2:]):
+            entry["layering_margin"] = quality.frontier_margin(r, curve)
+        quality_tables[sp.node] = table
+        frontier_png = f"img/frontier_{sp.node}.png"
+        plot_frontier([r.as_dict() for r in curve], table[2:], stage / frontier_png, f"against layering — {sp.node}")
+        frontiers[sp.node] = {"curve": [r.as_dict() for r in curve], "plot": frontier_png}
 
     timings_png = "img/timings.png"
     plot_timings(result.timings, stage / timings_png)
@@ -132,7 +140,7 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         "timings": result.timings, "timings_plot": timings_png,
         "outputs": [str(p) for p in result.outputs], "warnings": result.warnings,
         "audio": audio_entries, "optimisation": optimisation, "records": records,
-        "quality": {"method": quality.describe(), "tables": quality_tables},
+        "quality": {"method": quality.describe(), "tables": quality_tables, "frontiers": frontiers},
     }
     metrics["summary"] = summarise(metrics)
     (stage / METRICS).write_text(json.dumps(_json_safe(metrics), indent=1, default=str), encoding="utf-8")

@@ -2,7 +2,7 @@
 
 The engine keeps any node's outputs when asked (``keep=``) and knows no node types; this
 presentation layer does know them, by type name only: ``load`` and ``write`` nodes, the
-``style_transfer`` node's content and style, and the two inputs of a ``mix`` (dry/wet branches).
+``style_transfer`` and ``feature_style`` nodes' content and style, and the two inputs of a ``mix`` (dry/wet branches).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..graph import Graph
 from ..payloads import PortKind
 from .media import unique_key
 
-STYLE_NODE = "style_transfer"
+STYLE_NODES = ("style_transfer", "feature_style")  # nodes with a content and a style input
 ROLE_ORDER = ("content", "style", "input", "styled", "branch", "output")
 
 
@@ -62,7 +62,7 @@ def plan_report(graph: Graph) -> ReportPlan:
         return signal
 
     for node_id in graph.order:
-        if graph.nodes[node_id].type != STYLE_NODE:
+        if graph.nodes[node_id].type not in STYLE_NODES:
             continue
         found = {}
         for port in ("content", "style"):

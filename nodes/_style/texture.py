@@ -24,6 +24,7 @@ F_MIN, F_MAX = 50.0, 16000.0
 COMPRESSION = 0.3
 MODULATION_EDGES_HZ = (0.5, 1, 2, 4, 8, 16, 32)
 EPS = 1e-8
+ENVELOPE_FLOOR = 1e-3  # relative to the mean band level (-60 dB): keeps the compression's gradient finite at silence
 
 
 def band_filters(sample_rate: int, n_fft: int) -> np.ndarray:
@@ -38,7 +39,7 @@ def envelopes(magnitude: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
     """|STFT| [bins, frames] → compressed subband envelopes [bands, frames], level-normalised."""
     bands = filters @ magnitude
     bands = bands / bands.mean().clamp_min(EPS)  # statistics of the texture, not of its level
-    return (bands + EPS) ** COMPRESSION
+    return (bands + ENVELOPE_FLOOR) ** COMPRESSION
 
 
 def statistics(magnitude: torch.Tensor, filters: torch.Tensor, frame_rate: float) -> dict[str, torch.Tensor]:
@@ -46,7 +47,7 @@ def statistics(magnitude: torch.Tensor, filters: torch.Tensor, frame_rate: float
     mu = e.mean(dim=1, keepdim=True)
     d = e - mu
     var = (d ** 2).mean(dim=1, keepdim=True)
-    sd = torch.sqrt(var + EPS)
+    sd = torch.sqrt(var + 1e-6)
     z = d / sd
     stats = {"mean": mu[:, 0], "cv": (sd / (mu + EPS))[:, 0], "skew": (z ** 3).mean(dim=1),
              "kurtosis": (z ** 4).mean(dim=1)}
