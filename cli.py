@@ -23,10 +23,9 @@ def parse_sets(items: list[str]) -> dict:
 
 
 def cmd_run(args) -> int:
-    from audiostyle_engine.device import resolve_device
     from audiostyle_engine.progress import JsonProgress, TerminalProgress
-    from audiostyle_engine.report import run_with_report
-    from audiostyle_engine.run import prepare
+    from audiostyle_engine.report import iteration_summaries
+    from audiostyle_engine.run import prepare, run_graph
 
     hooks = []
     if args.log_json:
@@ -34,24 +33,19 @@ def cmd_run(args) -> int:
     elif not args.quiet:
         hooks.append(TerminalProgress())  # silent unless stderr is a terminal
     graph = prepare(args.graph, parse_sets(args.set))
-    reported = run_with_report(graph, None if args.no_report else args.report, use_graph_report=not args.no_report,
-                               device=resolve_device(args.device), seed=args.seed, hooks=hooks,
-                               provenance=not args.no_provenance, cache_dir=_cache_dir(args))
-    result = reported.result
+    result = run_graph(graph, device=args.device, seed=args.seed, hooks=hooks, provenance=not args.no_provenance,
+                       cache_dir=_cache_dir(args), report=False if args.no_report else args.report)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     summary = {"outputs": [str(p) for p in result.outputs], "seconds": round(result.seconds, 2), "device": result.device,
                "timings": {k: round(v, 3) for k, v in result.timings.items()}, "warnings": result.warnings,
-               "report": str(reported.report) if reported.report else None}
-    if reported.metrics:
-        summary["quality"] = reported.metrics["summary"]
+               "report": str(result.report) if result.report else None}
+    if result.metrics:
+        summary["quality"] = result.metrics["summary"]
+    iterations = iteration_summaries(graph, result.records)
+    for node_id, st in iterations.items():  # grouped by node type, e.g. "style_transfer": {"styled": {...}}
+        summary.setdefault(graph.nodes[node_id].type, {})[node_id] = st
     for node_id, rec in result.records.items():
-        hist = rec.get("history")
-        if hist and hist["loss"]:
-            summary.setdefault("style_transfer", {})[node_id] = {
-                "iterations": hist["iteration"][-1], "evaluations": hist["evaluations"],
-                "loss_first": hist["loss"][0], "loss_last": hist["loss"][-1],
-                "content_correlation": hist["content_correlation"][-1]}
         if rec.get("loudness"):  # fx chains measure their input and output
             summary.setdefault("loudness", {})[node_id] = rec["loudness"]
     if args.log_json:
@@ -59,18 +53,19 @@ def cmd_run(args) -> int:
     elif not args.quiet:
         for path in result.outputs:
             print(f"wrote {path}")
-        for node_id, st in summary.get("style_transfer", {}).items():
+        for node_id, st in iterations.items():
             print(f"{node_id}: loss {st['loss_first']:.4g} → {st['loss_last']:.4g} in {st['iterations']} iterations "
-                  f"({st['evaluations']} evaluations), content correlation {st['content_correlation']:.3f}")
+                  f"({st['evaluations']} evaluations)" + "".join(f", {k.replace('_', ' ')} {v:.3f}" for k, v in st.items()
+                                                               if k not in ("iterations", "evaluations", "loss_first", "loss_last")))
         for node_id, loud in summary.get("loudness", {}).items():
             fmt = lambda m: f"{m['integrated_lufs']} LUFS, {m['true_peak_dbtp']} dBTP"  # noqa: E731
             print(f"{node_id}: {fmt(loud['before'])} → {fmt(loud['after'])}")
-        if reported.report:
-            q = reported.metrics["summary"]
+        if result.report:
+            q = result.metrics["summary"]
             if q.get("style_position") is not None:
                 print(f"output: content correlation {q['content_correlation']:.3f}, style distance "
                       f"{q['style_distance_db']:.2f} dB (style position {q['style_position']:.2f}: 0 = content, 1 = style)")
-            print(f"report {reported.report}")
+            print(f"report {result.report}")
         print(f"done in {result.seconds:.1f} s on {result.device}")
     return 0
 
@@ -96,7 +91,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_nodes(args) -> int:
-    from audiostyle_engine.registry import default_registry
+    from audiostyle_engine.run import default_registry
 
     registry = default_registry()
     if not args.name:
@@ -180,40 +175,19 @@ def cmd_plugins(args) -> int:
 
 
 def plugins_inspect(args) -> int:
-    from nodes._fx.chain import builtin_effects
-    from nodes._fx.plugin_info import builtin_description, format_description
+    from nodes.plugins import describe, format_description
 
-    effects = builtin_effects()
-    if args.plugin in effects:
-        info = builtin_description(args.plugin, effects[args.plugin])
-    else:
-        info = _plugin_info(args.plugin)
+    info = describe(args.plugin)
     print(json.dumps(info, indent=2) if args.json else format_description(info))
     return 0
-
-
-def _plugin_info(name: str) -> dict:
-    from nodes._fx.chain import builtin_effects
-    from nodes._fx.plugin_host import shared_host
-    from nodes._fx.plugin_info import resolve
-    from audiostyle_engine.registry import did_you_mean
-
-    path = resolve(name)
-    if path is None:
-        hint = did_you_mean(name, builtin_effects())
-        raise AudiostyleError(f"no plugin or pedalboard effect named {name!r}" + (f"; did you mean '{hint}'?" if hint else
-                              "; give a plugin path or run 'audiostyle plugins list'"))
-    return shared_host().describe(str(path))
 
 
 def plugins_list(args) -> int:
     from pathlib import Path
 
-    from nodes._fx.chain import builtin_effects
-    from nodes._fx.plugin_info import scan_folders, standard_folders
+    from nodes.plugins import builtin_effects, find_plugins
 
-    folders = [Path(f) for f in args.folder] if args.folder else standard_folders()
-    found = scan_folders(folders)
+    folders, found = find_plugins([Path(f) for f in args.folder])
     if args.json:
         print(json.dumps({"plugins": [{"name": p.stem, "path": str(p)} for p in found],
                           "builtins": sorted(builtin_effects())}, indent=2))
@@ -231,16 +205,10 @@ def plugins_list(args) -> int:
 
 
 def plugins_save_state(args) -> int:
-    from nodes._fx.chain import Entry, check_params
-    from nodes._fx.plugin_host import shared_host
+    from nodes.plugins import save_state
 
-    info = _plugin_info(args.plugin)
-    entry = Entry(0, "plugin", info["path"], params=parse_sets(args.param), preset=args.preset)
-    problems = check_params(entry, info)
-    if problems:
-        raise AudiostyleError("; ".join(p.message for p in problems))
     as_preset = args.out.lower().endswith(".vstpreset")
-    data = shared_host().save_state(entry.to_job(), as_preset)
+    info, data = save_state(args.plugin, parse_sets(args.param), args.preset, as_preset)
     temp = f"{args.out}.partial"
     with open(temp, "wb") as f:
         f.write(data)

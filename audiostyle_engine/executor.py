@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import AudiostyleError
+from .errors import AudiostyleError, NodeFailed
 from .graph import Graph
 from .provenance import SUFFIX as SIDECAR_SUFFIX
 from .provenance import describe_run, sidecar_path, sidecar_text
@@ -135,10 +135,8 @@ class RunResult:
     warnings: list[str]
     device: str
     seconds: float
-
-
-class NodeFailed(AudiostyleError):
-    """A node raised a user-facing error; the message names the node."""
+    report: Path | None = None  # the report page, when run_graph was asked for one
+    metrics: dict | None = None  # that report's numbers (metrics.json)
 
 
 def execute(graph: Graph, *, device: str = "cpu", seed: int | None = None, cache_dir: Path | None = None,

@@ -1,6 +1,8 @@
 """Graph model: YAML document → GraphSpec (pure data) → validated Graph, every problem at once."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -8,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import GraphValidationError, Issue, SourceLoc
-from .registry import Registry, did_you_mean
+from .errors import GraphValidationError, Issue, SourceLoc, did_you_mean
+from .registry import Registry
 from .spec import UNKNOWN, Node, NodeSpec, StreamInfo
-from .yaml_source import LocatedDocument, load_document
+from .yaml_source import LocatedDocument, load_document, substitute, variable_names
 
 TOP_LEVEL_KEYS = ("description", "variables", "nodes", "report")
 RESERVED_NODE_KEYS = ("type", "inputs")
@@ -49,6 +51,26 @@ class Graph:
     report: Any = None
     fingerprint: str = ""
     streams: dict[tuple[str, str], StreamInfo] = field(default_factory=dict)  # (node, port) -> static facts
+    # Positions and ${variable} templates of the file, kept so that bind() needs no second parse.
+    doc: LocatedDocument | None = field(default=None, repr=False, compare=False)
+
+    def uses_device(self) -> bool:
+        """Some node computes on the run device (so --device must be resolved, and torch imported)."""
+        return any(self.spec_of(n).uses_device or self.spec_of(n).exclusive_device for n in self.order)
+
+    def needs_exclusive_device(self) -> bool:
+        """Some node fills a GPU on its own: batch and watch run one such job per GPU at a time."""
+        return any(self.spec_of(n).exclusive_device for n in self.order)
+
+    def uses_variable(self, name: str) -> bool:
+        return self.doc is not None and any(name in variable_names(t) for t in self.doc.templates.values())
+
+    def bind(self, values: dict, check_files: bool = True) -> "Graph":
+        """This graph with new values for some of its variables — e.g. one batch input and its output,
+        as typed paths — without reading or parsing the file again. Only what uses those variables is
+        checked again (types, ranges, the node's own checks, files, and the streams from there on);
+        every problem is raised at once as a GraphValidationError, located in the graph file."""
+        return _bind(self, values, check_files)
 
     def spec_of(self, node_id: str) -> NodeSpec:
         return self.classes[node_id].spec
@@ -137,7 +159,7 @@ class _Validator:
             return None
         return Graph(file=doc.file, description=str(root.get("description", "")), nodes=decls,
                      classes=classes, edges=edges, order=order, variables=dict(doc.variables),
-                     report=root.get("report"), fingerprint=_fingerprint(decls), streams=streams)
+                     report=root.get("report"), fingerprint=_fingerprint(decls), streams=streams, doc=doc)
 
     def _node(self, node_id: str, body) -> tuple[NodeDecl | None, type[Node] | None]:
         path = ("nodes", node_id)
@@ -266,23 +288,7 @@ class _Validator:
         return order
 
     def _streams(self, decls, classes, edges, order) -> dict[tuple[str, str], StreamInfo]:
-        """Pass static facts (channels, sample rate) along the edges and let each node judge its inputs."""
-        streams: dict[tuple[str, str], StreamInfo] = {}
-        for node_id in order:
-            cls, decl = classes[node_id], decls[node_id]
-            inputs = {e.dst_port: streams.get((e.src_node, e.src_port), UNKNOWN) for e in edges if e.dst_node == node_id}
-            path = ("nodes", node_id)
-            try:
-                problems = cls.check_inputs(decl.params, inputs)
-                outputs = cls.infer_outputs(decl.params, inputs) or {}
-            except Exception as exc:  # a node's checker must not take validation down; report it
-                self.err(path, f"node '{node_id}' ({decl.type}): could not check its inputs: {exc}", key=True)
-                continue
-            for problem in problems:
-                self.err(path + (problem.param,) + tuple(problem.path), f"node '{node_id}' ({decl.type}): {problem.message}")
-            for port in cls.spec.outputs:
-                streams[(node_id, port.name)] = outputs.get(port.name, UNKNOWN)
-        return streams
+        return _infer_streams(decls, classes, edges, order, self.err)
 
     def _files(self, decls, classes):
         for node_id, decl in decls.items():
@@ -290,19 +296,120 @@ class _Validator:
             if cls is None:
                 continue
             for p in cls.spec.params:
-                value = decl.params.get(p.name)
-                if value is None:
-                    continue
-                ppath = ("nodes", node_id, p.name)
-                if p.type == "path":
-                    if not os.path.exists(value):
-                        self.err(ppath, f"node '{node_id}': input file not found: {value}; check the path or pass --set with an existing file")
-                    elif os.path.isdir(value):
-                        self.err(ppath, f"node '{node_id}': {value} is a folder; expected an audio file")
-                elif p.type == "out_path":
-                    problem = _unwritable(value)
-                    if problem:
-                        self.err(ppath, f"node '{node_id}': cannot write {value}: {problem}")
+                _check_file(node_id, p, decl.params.get(p.name), self.err)
+
+
+def _check_file(node_id: str, p, value, err) -> None:
+    """Input files must exist, outputs must be writable (``err(path, message)`` is told otherwise)."""
+    if value is None:
+        return
+    ppath = ("nodes", node_id, p.name)
+    if p.type == "path":
+        if not os.path.exists(value):
+            err(ppath, f"node '{node_id}': input file not found: {value}; check the path or pass --set with an existing file")
+        elif os.path.isdir(value):
+            err(ppath, f"node '{node_id}': {value} is a folder; expected an audio file")
+    elif p.type == "out_path":
+        problem = _unwritable(value)
+        if problem:
+            err(ppath, f"node '{node_id}': cannot write {value}: {problem}")
+
+
+def _infer_streams(decls, classes, edges, order, err, previous=None, changed=()) -> dict[tuple[str, str], StreamInfo]:
+    """Pass static facts (channels, sample rate) along the edges and let each node judge its inputs.
+    With ``previous``, only the ``changed`` nodes and what they feed are looked at again."""
+    streams: dict[tuple[str, str], StreamInfo] = {}
+    redo = set(changed)
+    for node_id in order:
+        cls, decl = classes[node_id], decls[node_id]
+        feeding = [e for e in edges if e.dst_node == node_id]
+        if previous is not None and node_id not in redo and not any(e.src_node in redo for e in feeding):
+            for port in cls.spec.outputs:
+                streams[(node_id, port.name)] = previous.get((node_id, port.name), UNKNOWN)
+            continue
+        redo.add(node_id)
+        inputs = {e.dst_port: streams.get((e.src_node, e.src_port), UNKNOWN) for e in feeding}
+        path = ("nodes", node_id)
+        try:
+            problems = cls.check_inputs(decl.params, inputs)
+            outputs = cls.infer_outputs(decl.params, inputs) or {}
+        except Exception as exc:  # a node's checker must not take validation down; report it
+            err(path, f"node '{node_id}' ({decl.type}): could not check its inputs: {exc}", key=True)
+            continue
+        for problem in problems:
+            err(path + (problem.param,) + tuple(problem.path), f"node '{node_id}' ({decl.type}): {problem.message}")
+        for port in cls.spec.outputs:
+            streams[(node_id, port.name)] = outputs.get(port.name, UNKNOWN)
+    return streams
+
+
+def _set_in(container, path: tuple, value) -> None:
+    for key in path[:-1]:
+        container = container[key]
+    container[path[-1]] = value
+
+
+def _bind(graph: Graph, values: dict, check_files: bool) -> Graph:
+    doc = graph.doc
+    if doc is None:
+        raise ValueError("this graph was not loaded from a file; nothing to bind")
+    issues: list[Issue] = []
+
+    def err(path, message, key=False):
+        issues.append(Issue(doc.key_loc(path) if key else doc.loc(path), message))
+
+    unknown = sorted(n for n in values if not graph.uses_variable(n))
+    if unknown:
+        raise GraphValidationError([Issue(None, f"{graph.file}: the graph uses no variable '{n}'; check the graph's "
+                                          "${...} names") for n in unknown])
+    variables = {**graph.variables, **values}
+    top = {"report": copy.deepcopy(graph.report), "description": graph.description}
+    raw: dict[str, dict] = {}  # node id -> param -> its new value as written (before type checks)
+    for path, text in doc.templates.items():
+        if not variable_names(text) & values.keys():
+            continue
+        value = substitute(text, variables)
+        if path[0] in top:
+            if len(path) == 1:
+                top[path[0]] = value
+            else:
+                _set_in(top[path[0]], path[1:], value)
+        elif path[0] == "nodes" and len(path) >= 3 and path[2] not in RESERVED_NODE_KEYS and path[1] in graph.nodes:
+            node_id, param = path[1], path[2]
+            params = raw.setdefault(node_id, {})
+            if len(path) == 3:
+                params[param] = value
+            else:
+                params.setdefault(param, copy.deepcopy(graph.nodes[node_id].params[param]))
+                _set_in(params[param], path[3:], value)
+        else:
+            err(path, "${...} here cannot take a value per run; use variables only in node params")
+    nodes = dict(graph.nodes)
+    for node_id, changed in raw.items():
+        cls, decl = graph.classes[node_id], graph.nodes[node_id]
+        spec, params = cls.spec, dict(decl.params)
+        typed = True
+        for name, value in changed.items():
+            checked, problem = spec.param(name).coerce(value)
+            if problem:
+                err(("nodes", node_id, name), f"node '{node_id}' ({spec.type_name}): {problem}")
+                typed = False
+                continue
+            params[name] = checked
+            if check_files:
+                _check_file(node_id, spec.param(name), checked, err)
+        if typed:  # a node's own checks need every param of the right type
+            for problem in cls.check_params(params):
+                err(("nodes", node_id, problem.param) + tuple(problem.path),
+                    f"node '{node_id}' ({spec.type_name}): {problem.message}", key=problem.at_key)
+        nodes[node_id] = dataclasses.replace(decl, params=params)
+    streams = graph.streams
+    if not issues:
+        streams = _infer_streams(nodes, graph.classes, graph.edges, graph.order, err, graph.streams, raw)
+    if issues:
+        raise GraphValidationError(issues)
+    return dataclasses.replace(graph, nodes=nodes, variables=variables, report=top["report"],
+                               description=str(top["description"]), fingerprint=_fingerprint(nodes), streams=streams)
 
 
 def _find_cycle(nodes, deps) -> list[str]:

@@ -102,6 +102,11 @@ class Spectrogram:
         return self.magnitude
 
 
-def check_finite(name: str, array: np.ndarray) -> None:
-    if not np.all(np.isfinite(array)):
-        raise ParameterError(f"{name} contains NaN or infinite values")
+def require_finite(samples: np.ndarray, what: str) -> None:
+    """Refuse NaN and infinite samples with a clear error. Level checks cannot be trusted with them
+    (NaN > 1.0 is false, so a peak or clip test lets NaN through to the file). The float64 sum is one
+    cheap pass; the element-wise count runs only when the sum is not finite."""
+    if samples.size and not np.isfinite(samples.sum(dtype=np.float64)):
+        bad = int(np.count_nonzero(~np.isfinite(samples)))
+        raise ParameterError(f"{what}: {bad} of {samples.size} samples are NaN or infinite; the node that made this "
+                             "audio failed numerically (e.g. an optimiser that diverged) — check its params")

@@ -1,10 +1,13 @@
-"""Maps node type names to node classes. Injected into validation and execution, never global."""
+"""Maps node type names to node classes. Injected into validation and execution, never global.
+
+Knows no concrete node: the registry with the built-in nodes is made by the composition root
+(run.default_registry), the one module of the engine that imports ``nodes``.
+"""
 from __future__ import annotations
 
-import difflib
-from importlib import import_module
 from importlib.metadata import entry_points
 
+from .errors import did_you_mean
 from .spec import Node
 
 ENTRY_POINT_GROUP = "audiostyle.nodes"
@@ -37,17 +40,8 @@ class Registry:
         return did_you_mean(name, self.names())
 
 
-def did_you_mean(word: str, candidates) -> str | None:
-    match = difflib.get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def default_registry() -> Registry:
-    """The built-in nodes of ``nodes/`` plus any installed through the entry point group."""
-    registry = Registry()
-    builtin = import_module("nodes")
-    for cls in builtin.NODE_CLASSES:
-        registry.register(cls)
+def with_entry_points(registry: Registry) -> Registry:
+    """Add the node kinds that installed packages declare in the ``audiostyle.nodes`` entry point group."""
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         registry.register(ep.load())
     return registry

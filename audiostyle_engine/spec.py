@@ -88,6 +88,33 @@ class Param:
 
 
 @dataclass(frozen=True)
+class IterationRecord:
+    """A record a node publishes with ``ctx.record(key, {...})`` holding one entry per iteration of its
+    work: equal-length lists under ``iteration`` and each series, and optionally a count of evaluations.
+    Reports draw it and the CLI sums it up; neither knows which node made it."""
+
+    key: str
+    iteration: str = "iteration"
+    losses: tuple[tuple[str, str], ...] = ()  # (series, label) on the loss plot, the total first
+    correlation: tuple[str, str] | None = None  # (series, label): a value in [-1, 1], drawn on its own plot
+    evaluations: str | None = None  # a count beside the series (e.g. objective evaluations)
+
+
+@dataclass(frozen=True)
+class ReportRoles:
+    """What a report shows of a node: plain declarations that report/ reads (the executor never does)."""
+
+    # Input ports whose audio is a source of this node's work; each is shown under the port's name
+    # (e.g. 'content', 'style'), and a node with both a 'content' and a 'style' source gets a quality table.
+    sources: tuple[str, ...] = ()
+    makes: str | None = None  # role of the first audio made from this node's output downstream, e.g. 'styled'
+    branches: bool = False  # each audio input is worth hearing on its own (a mix's dry and wet)
+    writes: str | None = None  # the param naming the file its audio input is written to: shown as an output
+    reads: str | None = None  # the param naming the file its output was read from: shown as an input
+    iterations: IterationRecord | None = None
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     type_name: str
     category: str  # "io", "signal", "spectral", "fx"
@@ -102,6 +129,7 @@ class NodeSpec:
     # True for nodes that compute on ctx.device; batch and watch resolve --device auto (and import
     # torch) only for graphs that have one, so FX-only batches start fast and stay light.
     uses_device: bool = False
+    report: ReportRoles = ReportRoles()  # what a report shows of this node
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

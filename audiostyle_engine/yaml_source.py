@@ -5,15 +5,24 @@ duplicate keys, which plain yaml silently lets the last one win.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .errors import Issue, SourceLoc
+from .errors import Issue, SourceLoc, did_you_mean
 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# YAML aliases let a few lines stand for an exponential number of values ("billion laughs": 9 aliases
+# of 9 aliases of ... 8 levels deep is 43 million). No graph needs more values than this; building stops there.
+MAX_VALUES = 20_000
+
+
+class _TooManyValues(Exception):
+    def __init__(self, node):
+        self.node = node
 
 
 @dataclass
@@ -24,7 +33,11 @@ class LocatedDocument:
     key_locs: dict = field(default_factory=dict)
     issues: list = field(default_factory=list)
     variables: dict = field(default_factory=dict)
+    defaults: dict = field(default_factory=dict)  # the file's own variables: values, before overrides
     unused_overrides: list = field(default_factory=list)
+    # value path -> the scalar's text as written, for every scalar that uses a ${variable}: so a validated
+    # graph can bind new variable values later without reading or parsing the file again (Graph.bind).
+    templates: dict = field(default_factory=dict)
 
     def loc(self, path: tuple) -> SourceLoc | None:
         """Where the value at ``path`` starts, or the closest enclosing value that has a position."""
@@ -51,15 +64,19 @@ class _Builder:
         self.doc = LocatedDocument(None, file)
         self._scalar_loader = yaml.SafeLoader("")
         self.used_variables: set[str] = set()
+        self._budget = MAX_VALUES
 
     def build(self, node, path=()):
+        self._budget -= 1
+        if self._budget < 0:
+            raise _TooManyValues(node)
         self.doc.value_locs[path] = _mark_loc(self.file, node.start_mark)
         if path in self.prebuilt:
             return self.prebuilt[path]
         if isinstance(node, yaml.MappingNode):
             result = {}
             for key_node, value_node in node.value:
-                key = self._scalar(key_node, path, substitute=False)
+                key = self._scalar(key_node, path, expand=False)
                 if not isinstance(key, (str, int, float, bool)):
                     self.doc.issues.append(Issue(_mark_loc(self.file, key_node.start_mark), "mapping keys must be plain names"))
                     continue
@@ -74,36 +91,51 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self._scalar(node, path, substitute=True)
+        return self._scalar(node, path, expand=True)
 
-    def _scalar(self, node, path, substitute: bool):
+    def _scalar(self, node, path, expand: bool):
         if not isinstance(node, yaml.ScalarNode):
             return None
         value = self._scalar_loader.construct_object(node, deep=True)
-        if substitute and isinstance(value, str) and "${" in value:
-            value = self._substitute(value, _mark_loc(self.file, node.start_mark))
+        if expand and isinstance(value, str) and "${" in value:
+            self.doc.templates[path] = value
+            value = substitute(value, self.variables, lambda name: self._missing(name, _mark_loc(self.file, node.start_mark)))
+            self.used_variables.update(variable_names(self.doc.templates[path]) & set(self.variables))
         return value
 
-    def _substitute(self, text: str, loc: SourceLoc):
-        whole = VARIABLE.fullmatch(text)
-        if whole:
-            # A scalar that is only "${x}" takes x's own type, so --set iterations=50 gives an int.
-            name = whole.group(1).strip()
-            return self._lookup(name, loc, text)
-        def repl(m):
-            value = self._lookup(m.group(1).strip(), loc, m.group(0))
-            return m.group(0) if value is None else str(value)
-        return VARIABLE.sub(repl, text)
+    def _missing(self, name: str, loc: SourceLoc) -> None:
+        hint = did_you_mean(name, self.variables)
+        expected = f"did you mean '${{{hint}}}'?" if hint else "set it with --set " + f"{name}=VALUE or in the graph's variables:"
+        self.doc.issues.append(Issue(loc, f"undefined variable '${{{name}}}'; {expected}"))
 
-    def _lookup(self, name: str, loc: SourceLoc, original: str):
-        if name not in self.variables:
-            from .registry import did_you_mean
-            hint = did_you_mean(name, self.variables)
-            expected = f"did you mean '${{{hint}}}'?" if hint else "set it with --set " + f"{name}=VALUE or in the graph's variables:"
-            self.doc.issues.append(Issue(loc, f"undefined variable '${{{name}}}'; {expected}"))
+
+def variable_names(text: str) -> set[str]:
+    return {m.group(1).strip() for m in VARIABLE.finditer(text)}
+
+
+def substitute(text: str, variables: dict, missing=None):
+    """``text`` with its ``${name}``s replaced. A scalar that is only "${x}" takes x's own value and type
+    (--set iterations=50 gives an int; a bound pathlib.Path gives its path as text); within longer text
+    each value is written out. ``missing(name)`` is told of names not in ``variables`` (left as written)."""
+    whole = VARIABLE.fullmatch(text)
+    if whole:
+        name = whole.group(1).strip()
+        if name not in variables:
+            if missing:
+                missing(name)
             return None
-        self.used_variables.add(name)
-        return self.variables[name]
+        value = variables[name]
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+    def repl(m):
+        name = m.group(1).strip()
+        if name not in variables:
+            if missing:
+                missing(name)
+            return m.group(0)
+        value = variables[name]
+        return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    return VARIABLE.sub(repl, text)
 
 
 def parse_cli_value(text: str):
@@ -144,7 +176,10 @@ def load_document(path: str | Path, overrides: dict | None = None, text: str | N
         for key_node, value_node in root.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == "variables":
                 vb = _Builder(file, builtins)
-                value = vb.build(value_node, ("variables",))
+                try:
+                    value = vb.build(value_node, ("variables",))
+                except _TooManyValues as exc:
+                    return _too_many(file, exc.node)
                 issues.extend(vb.doc.issues)
                 if isinstance(value, dict):
                     defaults = value
@@ -153,10 +188,20 @@ def load_document(path: str | Path, overrides: dict | None = None, text: str | N
     variables = {**builtins, **defaults, **(overrides or {})}
     builder = _Builder(file, variables, prebuilt={("variables",): defaults})
     doc = builder.doc
-    doc.value = builder.build(root)
+    try:
+        doc.value = builder.build(root)
+    except _TooManyValues as exc:
+        return _too_many(file, exc.node)
     doc.issues = issues + doc.issues
     doc.variables = variables
+    doc.defaults = dict(defaults)
     unused = sorted(set(overrides or {}) - builder.used_variables)
     doc.unused_overrides = unused
     return doc
 
+
+
+def _too_many(file: str, node) -> LocatedDocument:
+    return LocatedDocument(None, file, issues=[Issue(_mark_loc(file, node.start_mark),
+                                                     f"the graph expands to more than {MAX_VALUES} values through nested "
+                                                     "YAML aliases (*name); write the values out or use fewer aliases")])

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nodes._fx.chain import Entry  # noqa: E402
-from nodes._fx.plugin_host import PluginHost  # noqa: E402
+from nodes._fx.plugin_client import PluginHost  # noqa: E402
 from nodes._fx.render import render  # noqa: E402
 
 PLUGIN = "/usr/lib/vst3/ZamCompX2.vst3"

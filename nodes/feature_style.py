@@ -8,7 +8,7 @@ import numpy as np
 from audiostyle_engine import settings
 from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import PortKind, Spectrogram
-from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port
+from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
 # Presets users pick by ear: name -> params they set (measured in README, "Sounding like the style").
 PRESETS = {
@@ -32,6 +32,10 @@ class FeatureStyle(Node):
         inputs=(Port("content", PortKind.SPECTROGRAM, "log1p magnitude with phase (stft keep_phase: true)"),
                 Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred")),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
+        report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
+            "history", losses=(("loss", "total (α·content + β·style + texture)"), ("content_loss", "content"),
+                               ("style_loss", "pretrained Gram style"), ("texture_loss", "texture statistics")),
+            correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
         params=(
             Param("preset", "choice", None, "subtle / balanced / strong: sets alpha, beta and texture_weight "
                   "together, over any values given for them (null: use those values)", choices=tuple(PRESETS), nullable=True),

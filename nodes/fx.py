@@ -6,14 +6,11 @@ loads, parameter names exist, values are in range, the channel count reaching th
 from __future__ import annotations
 
 from audiostyle_engine import settings
-from audiostyle_engine.errors import AudiostyleError, ParameterError
+from audiostyle_engine.errors import AudiostyleError, ChainError, ParameterError, PluginError, did_you_mean
 from audiostyle_engine.payloads import PortKind
 from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, ParamProblem, Port
 
-from ._fx.chain import ChainError, Entry, build_effect, check_files, check_params, parse_entry
-
-# Kept for callers of the earlier module layout.
-from ._fx.chain import builtin_effects, effect_params  # noqa: F401
+from ._fx.chain import Entry, build_effect, check_files, check_params, parse_entry
 
 _LAYOUT = {1: "mono", 2: "stereo"}
 
@@ -109,7 +106,7 @@ class Fx(Node):
 
     def process(self, ctx, audio) -> dict:
         from ._fx.loudness import measure
-        from ._fx.plugin_host import PluginError, shared_host
+        from ._fx.plugin_client import shared_host
         from ._fx.render import render
 
         entries = [_resolved(parse_entry(i, raw)) for i, raw in enumerate(self.params["chain"])]
@@ -152,7 +149,6 @@ def _resolved(entry: Entry) -> Entry:
 
         path = resolve(entry.target)
         if path is None:
-            from audiostyle_engine.registry import did_you_mean
 
             from ._fx.plugin_info import scan_folders
 
@@ -166,7 +162,7 @@ def _resolved(entry: Entry) -> Entry:
 def _try_configure(entry: Entry) -> list[ParamProblem]:
     """Apply preset, state and params once in the worker: a value the plugin does not take (a later
     program change overriding it, a preset for another plugin) is found before the run."""
-    from ._fx.plugin_host import PluginError, shared_host
+    from ._fx.plugin_client import shared_host
 
     try:
         shared_host().try_configure(_resolved(entry).to_job())
@@ -179,7 +175,7 @@ def _try_configure(entry: Entry) -> list[ParamProblem]:
 
 def _describe(entry: Entry) -> tuple[dict | None, ParamProblem | None]:
     """The plugin's description from the worker, or the problem that prevents one (at the 'plugin:' line)."""
-    from ._fx.plugin_host import shared_host
+    from ._fx.plugin_client import shared_host
 
     where = (entry.index, "plugin")
     try:

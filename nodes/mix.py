@@ -5,13 +5,14 @@ import numpy as np
 
 from audiostyle_engine.errors import ParameterError
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port, ReportRoles
 
 
 class Mix(Node):
     spec = NodeSpec(
         type_name="mix",
         category="signal",
+        report=ReportRoles(branches=True),
         summary="out = (1 - balance)·a + balance·b; the shorter input is padded with silence.",
         inputs=(Port("a", PortKind.AUDIO, "e.g. the dry signal"), Port("b", PortKind.AUDIO, "e.g. the wet signal")),
         outputs=(Port("audio", PortKind.AUDIO),),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audiostyle_engine.payloads import PortKind
+from audiostyle_engine.payloads import PortKind, require_finite
 from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
 
@@ -30,6 +30,7 @@ class Normalize(Node):
 
     def process(self, ctx, audio) -> dict:
         samples = audio.samples
+        require_finite(samples, f"cannot normalize {audio.label}")
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
         if peak <= 1e-9:
             ctx.warn(f"{audio.label} is silent; left as it is")

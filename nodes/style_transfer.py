@@ -8,7 +8,7 @@ import numpy as np
 from audiostyle_engine import settings
 from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import PortKind, Spectrogram
-from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port
+from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
 
 class StyleTransfer(Node):
@@ -26,6 +26,9 @@ class StyleTransfer(Node):
                 Port("style_2", PortKind.SPECTROGRAM, "a further style, mixed by style_weights", optional=True),
                 Port("style_3", PortKind.SPECTROGRAM, "a further style, mixed by style_weights", optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude, same frames as content, no phase"),),
+        report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
+            "history", losses=(("loss", "total (α·content + β·style)"), ("content_loss", "content"), ("style_loss", "style")),
+            correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
         params=(
             Param("n_filters", "int", settings.N_FILTERS, "conv filters (paper: 4096)", min=1, max=65536),
             Param("kernel_width", "int", settings.KERNEL_WIDTH, "conv width in frames (not in the paper; 11 as in the "

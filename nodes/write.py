@@ -5,17 +5,17 @@ import os
 
 import numpy as np
 
-from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port
+from audiostyle_engine.audio_io import EXTENSIONS, INTEGER_DEPTHS
+from audiostyle_engine.payloads import PortKind, require_finite
+from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
-FORMATS = (".wav", ".flac", ".aiff", ".aif", ".ogg", ".mp3")
-INTEGER_DEPTHS = {".wav": (16, 24, 32), ".aiff": (16, 24, 32), ".aif": (16, 24, 32), ".flac": (16, 24)}
 
 
 class Write(Node):
     spec = NodeSpec(
         type_name="write",
         category="io",
+        report=ReportRoles(writes="path"),
         summary="Write audio; the format follows the extension (wav, flac, aiff, ogg, mp3).",
         inputs=(Port("audio", PortKind.AUDIO),),
         params=(
@@ -32,8 +32,8 @@ class Write(Node):
     @classmethod
     def check_params(cls, params):
         ext = os.path.splitext(params["path"])[1].lower()
-        if ext not in FORMATS:
-            return [ParamProblem("path", f"cannot write '{ext or 'no extension'}' files; use one of {', '.join(FORMATS)}")]
+        if ext not in EXTENSIONS:
+            return [ParamProblem("path", f"cannot write '{ext or 'no extension'}' files; use one of {', '.join(EXTENSIONS)}")]
         if ext in INTEGER_DEPTHS and params["bit_depth"] not in INTEGER_DEPTHS[ext]:
             return [ParamProblem("bit_depth", f"bit_depth={params['bit_depth']} is not available for {ext}; "
                                  f"use one of {INTEGER_DEPTHS[ext]}")]
@@ -45,6 +45,7 @@ class Write(Node):
         from audiostyle_engine.errors import ParameterError
 
         samples = audio.samples
+        require_finite(samples, f"cannot write {self.params['path']}")
         # max and -min instead of max(abs): no temporary copy of the whole signal.
         peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
         if peak > 1.0:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..errors import AudiostyleError
-from .job import JobOutcome, JobSpec, check_confined, graph_needs_exclusive_device, one_line
+from ..audio_io import EXTENSIONS as AUDIO_EXTENSIONS
+from ..errors import BatchSetupError
+from .job import JobOutcome, JobSpec, check_confined, one_line
 from .journal import DONE, FAILED, INTERRUPTED, Journal, file_hash
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".aiff", ".aif", ".mp3", ".ogg")
 # Files that are still being written by browsers, editors and copy tools, or that are not user files.
 TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", "~", ".crdownload", ".download", ".swp", ".!ut")
 IGNORED_NAMES = ("Thumbs.db", "desktop.ini", "Icon\r")
@@ -28,8 +28,8 @@ ERROR_SUFFIX = ".error.txt"
 REPORTS_FOLDER = "reports"  # OUT_DIR/reports/<input path without extension>/report.html
 
 
-class BatchSetupError(AudiostyleError):
-    """Folders or graph that batch/watch cannot work with; nothing was processed."""
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def is_ignored(name: str) -> bool:
@@ -108,11 +108,14 @@ class Plan:
     exclusive_device: bool = False
     output_count: int = 1  # files the graph writes per input
     report: bool = False  # a report per input under OUT_DIR/reports/, and OUT_DIR/index.html
+    graph: object = None  # the Graph, validated once (with a stand-in input); each job binds its own paths
+    text_hash: str = ""  # of the graph file's text: watch stops when the file changes under it
 
     @classmethod
     def create(cls, graph_path, in_dir, out_dir, bind="content", sets=None, fmt=None, device="auto", seed=None,
                report=False):
-        from ..run import prepare
+        from ..graph import validate_document
+        from ..run import default_registry
         from ..yaml_source import load_document
 
         graph_path = Path(graph_path).absolute()
@@ -127,38 +130,39 @@ class Plan:
         if _inside(real_out, real_in) or _inside(real_in, real_out):
             raise BatchSetupError(f"input folder {in_dir} and output folder {out_dir} overlap; "
                                   "use an output folder outside the input folder")
-        defaults = load_document(graph_path)
-        out_ext = fmt or Path(str(defaults.variables.get("out", ""))).suffix.lower()
+        # The graph is read, parsed and validated once, here, with stand-in paths; each job binds its
+        # own input and output to it (Graph.bind), so a batch of N files parses the file once.
+        text = graph_path.read_text(encoding="utf-8")
+        probe_in = in_dir / ("probe" + AUDIO_EXTENSIONS[0])
+        doc = load_document(graph_path, {**sets, bind: probe_in, "out": out_dir / "probe.wav"}, text=text)
+        for name in (bind, "out"):
+            if name in doc.unused_overrides:
+                raise BatchSetupError(f"{graph_path}: the graph does not use ${{{name}}}; batch and watch bind each "
+                                      f"input to ${{{bind}}} and its output to ${{out}}" +
+                                      (" (pick the input variable with --bind NAME)" if name == bind else ""))
+        out_ext = fmt or Path(str(doc.defaults.get("out", ""))).suffix.lower()
         if out_ext and not out_ext.startswith("."):
             out_ext = "." + out_ext
         if out_ext not in AUDIO_EXTENSIONS:
             if fmt:
                 raise BatchSetupError(f"--format {fmt} is not one of {', '.join(AUDIO_EXTENSIONS)}")
             out_ext = ".wav"
-        plan = cls(graph_path, in_dir, out_dir, bind, sets, out_ext, device, seed, report=report)
-        # Validate once with a stand-in file, so a broken graph stops the run before any file is touched.
-        probe_in = str(in_dir / ("probe" + AUDIO_EXTENSIONS[0]))
-        probe_vars = {**sets, bind: probe_in, "out": str(out_dir / ("probe" + out_ext))}
-        doc = load_document(graph_path, probe_vars)
-        for name in (bind, "out"):
-            if name in doc.unused_overrides:
-                raise BatchSetupError(f"{graph_path}: the graph does not use ${{{name}}}; batch and watch bind each "
-                                      f"input to ${{{bind}}} and its output to ${{out}}" +
-                                      (" (pick the input variable with --bind NAME)" if name == bind else ""))
-        graph = prepare(graph_path, probe_vars, check_files=False)
+        graph = validate_document(doc, default_registry(), check_files=False)
+        graph = graph.bind({"out": out_dir / ("probe" + out_ext)}, check_files=False)  # the outputs' real format
+        plan = cls(graph_path, in_dir, out_dir, bind, sets, out_ext, device, seed, report=report, graph=graph)
         check_confined(graph, str(out_dir))
-        plan.exclusive_device = graph_needs_exclusive_device(graph)
+        plan.exclusive_device = graph.needs_exclusive_device()
         plan.output_count = len(graph.params_of_type("out_path"))
         # The graph's other input files (a style clip, an impulse response) are part of what it computes.
         side_inputs = {}
         for node_id, param, value in graph.params_of_type("path"):
-            if value == probe_in:
+            if value == str(probe_in):
                 continue
             if not os.path.isfile(value):
                 raise BatchSetupError(f"{graph_path}: node '{node_id}': input file not found: {value}; "
                                       "check the path or pass --set with an existing file")
             side_inputs[f"{node_id}.{param}"] = file_hash(value)
-        text = graph_path.read_text(encoding="utf-8")
+        plan.text_hash = text_hash(text)
         canon = json.dumps({"graph": text, "sets": sets, "bind": bind, "ext": out_ext, "side": side_inputs,
                             "version": __version__, "seed": seed}, sort_keys=True, default=str)
         plan.graph_hash = hashlib.blake2b(canon.encode(), digest_size=8).hexdigest()
@@ -183,10 +187,10 @@ class Plan:
 
     def job(self, rel: str) -> JobSpec:
         out = self.output_for(rel)
-        variables = {**self.sets, self.bind: str(self.in_dir / rel), "out": str(out)}
         report_dir = self.report_dir_for(rel)
-        return JobSpec(rel, str(self.in_dir / rel), str(out), str(self.graph_path), variables, str(self.out_dir),
-                       self.device, self.seed, self.exclusive_device, report_dir=str(report_dir) if report_dir else None)
+        return JobSpec(rel, str(self.in_dir / rel), str(out), self.graph, {self.bind: self.in_dir / rel, "out": out},
+                       str(self.out_dir), self.device, self.seed, self.exclusive_device,
+                       report_dir=str(report_dir) if report_dir else None)
 
 
 class OutputFolderLock:

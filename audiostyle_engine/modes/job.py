@@ -14,14 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AudiostyleError
+from ..errors import AudiostyleError, UnsafeOutputError
 
 
 CACHE_FOLDER = ".audiostyle-cache"  # style targets shared by the jobs of one output folder
-
-
-class UnsafeOutputError(AudiostyleError):
-    """An output path that would land outside the output folder."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +25,8 @@ class JobSpec:
     rel: str  # the input's path relative to the input folder: the journal key
     input_path: str
     output_path: str  # what ${out} is bound to
-    graph_path: str
-    variables: dict  # --set values plus the bound input and output
+    graph: object  # the Graph, loaded and validated once for the whole batch or watch run (--set applied)
+    bindings: dict  # this input's values for the graph's variables: the input and its output, as Paths
     out_dir: str
     device: str = "auto"
     seed: int | None = None
@@ -75,14 +71,6 @@ def check_confined(graph, out_dir: str) -> None:
                                     f"folder {out_dir}; use ${{out}} or a path relative to it")
 
 
-def graph_uses_device(graph) -> bool:
-    return any(graph.spec_of(n).uses_device or graph.spec_of(n).exclusive_device for n in graph.order)
-
-
-def graph_needs_exclusive_device(graph) -> bool:
-    return any(graph.spec_of(n).exclusive_device for n in graph.order)
-
-
 @contextlib.contextmanager
 def gpu_slot(device: str, count: int | None = None, lock_dir: str | None = None):
     """Hold one GPU for the length of a job (machine-wide file lock), so at most one heavy job runs per
@@ -115,66 +103,46 @@ def gpu_slot(device: str, count: int | None = None, lock_dir: str | None = None)
             h.close()  # closing releases the lock
 
 
-def audio_duration(path: str) -> float | None:
-    try:
-        from pedalboard.io import AudioFile
-
-        with AudioFile(path) as f:
-            return f.frames / f.samplerate
-    except Exception:
-        return None
-
-
-_REGISTRY = None
-
-
-def _registry():
-    """The node registry, built once per process (entry-point discovery costs ~10 ms a call)."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        from ..registry import default_registry
-
-        _REGISTRY = default_registry()
-    return _REGISTRY
+def input_seconds(graph, input_path: str) -> float | None:
+    """How much audio of the input the graph works on, from the facts validation read from its header
+    (the stream of the node that reads ``input_path``): no extra opening of the file."""
+    for node_id, _, value in graph.params_of_type("path"):
+        if value == input_path:
+            for port in graph.spec_of(node_id).outputs:
+                info = graph.streams.get((node_id, port.name))
+                if info is not None and info.frames is not None and info.sample_rate:
+                    return info.frames / info.sample_rate
+    return None
 
 
 def run_job(spec: JobSpec, report=None) -> JobOutcome:
     """Process one input. Every failure the user can cause comes back as a one-line reason."""
     from ..device import resolve_device
-    from ..executor import execute
-    from ..run import prepare
+    from ..run import run_graph
 
     t0 = time.perf_counter()
     hooks = [_Reporter(spec.rel, report)] if report is not None or _progress_queue is not None else []
     try:
         if _threads and "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(_threads)
-        graph = prepare(spec.graph_path, spec.variables, registry=_registry())
+        graph = spec.graph.bind(spec.bindings)  # the batch's validated graph, this file's paths: no parse
         check_confined(graph, spec.out_dir)
-        device = resolve_device(spec.device) if graph_uses_device(graph) else "cpu"
         # One cache per output folder: every file of a batch or watch folder with one style pays for it once.
-        cache_dir = Path(spec.out_dir) / CACHE_FOLDER
-
-        def run(device):
-            if spec.report_dir is None:
-                return execute(graph, device=device, seed=spec.seed, hooks=hooks, cache_dir=cache_dir)
-            from ..report import run_with_report
-
-            return run_with_report(graph, spec.report_dir, use_graph_report=False, device=device, seed=spec.seed,
-                                   hooks=hooks, title=spec.rel, cache_dir=cache_dir).result
-
-        if device.startswith("cuda") and spec.lock_gpu and graph_needs_exclusive_device(graph):
+        options = dict(seed=spec.seed, hooks=hooks, cache_dir=Path(spec.out_dir) / CACHE_FOLDER,
+                       report=spec.report_dir or False, title=spec.rel)
+        device = spec.device
+        if spec.lock_gpu and graph.needs_exclusive_device() and (device := resolve_device(device)).startswith("cuda"):
             with gpu_slot(device) as device:
-                result = run(device)
+                result = run_graph(graph, device=device, **options)
         else:
-            result = run(device)
+            result = run_graph(graph, device=device, **options)
     except AudiostyleError as exc:
         return JobOutcome(spec.rel, False, error=one_line(exc), seconds=time.perf_counter() - t0)
     except Exception as exc:  # a bug or a resource problem (MemoryError): record it, keep the queue going
         return JobOutcome(spec.rel, False, error=f"internal error: {type(exc).__name__}: {one_line(exc)}",
                           seconds=time.perf_counter() - t0)
     return JobOutcome(spec.rel, True, [str(p) for p in result.outputs], None, time.perf_counter() - t0,
-                      audio_duration(spec.input_path), result.warnings, result.device)
+                      input_seconds(graph, spec.input_path), result.warnings, result.device)
 
 
 class _Reporter:

@@ -40,7 +40,7 @@ class InlineExecutor:
 def _ready(linger: float) -> None:
     import time
 
-    from ..registry import default_registry
+    from ..run import default_registry
 
     default_registry()  # imports every node module (numpy, pedalboard)
     time.sleep(linger)  # so each warm-up call lands on a different worker

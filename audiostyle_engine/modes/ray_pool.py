@@ -21,7 +21,7 @@ def _run_remote(spec: JobSpec):
 def _ready() -> None:
     import time
 
-    from ..registry import default_registry
+    from ..run import default_registry
 
     default_registry()
     time.sleep(0.3)

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from .. import settings
-from .coordinator import Coordinator, Plan, _inside, is_ignored, iter_inputs
+from ..errors import GraphChangedError
+from .coordinator import Coordinator, Plan, _inside, is_ignored, iter_inputs, text_hash
 
 
 class _ChangedPaths:
@@ -54,6 +55,32 @@ class _ChangedPaths:
         return paths, folders
 
 
+class _GraphFile:
+    """Notices when the graph file's text changes (a cheap stat each poll, a hash when it moved)."""
+
+    def __init__(self, plan: Plan):
+        self.path = plan.graph_path
+        self.hash = plan.text_hash
+        self._signature = self._stat()
+
+    def _stat(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def changed(self) -> bool:
+        signature = self._stat()
+        if signature == self._signature:
+            return False
+        self._signature = signature
+        try:
+            return text_hash(self.path.read_text(encoding="utf-8")) != self.hash
+        except (OSError, UnicodeDecodeError):
+            return True  # deleted or unreadable: not the graph this watch validated
+
+
 class _Settling:
     """Paths waiting until their (size, mtime) stopped changing."""
 
@@ -86,7 +113,11 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
           retry_failed: bool = False, stop_event: threading.Event | None = None, install_signals: bool = True,
           poll_seconds: float | None = None) -> int:
     """Process files appearing in plan.in_dir until SIGINT/SIGTERM (or ``stop_event``); returns the
-    number of files that failed in this session."""
+    number of files that failed in this session.
+
+    The graph was validated once (Plan.create). When its file changes, the watch stops taking files,
+    lets the running ones finish with the graph they started with, and raises GraphChangedError:
+    restarting it validates the new graph, and its journal redoes every file made with the old one."""
     from watchdog.observers import Observer
     from watchdog.observers.polling import PollingObserver
 
@@ -95,6 +126,8 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
     stop = stop_event or threading.Event()
     coordinator = Coordinator(plan, executor, display, retry_failed)
     changed = _ChangedPaths(plan)
+    graph_file = _GraphFile(plan)
+    graph_changed = False
     settling = _Settling(settle)
     observer = (PollingObserver if polling else Observer)()
     observer.schedule(changed, str(plan.in_dir), recursive=True)
@@ -133,6 +166,11 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
         if display:
             display.line(f"watching {plan.in_dir} → {plan.out_dir} (Ctrl-C to stop)")
         while not stop.is_set():
+            if graph_file.changed():
+                graph_changed = True
+                if display:
+                    display.line(f"the graph file {plan.graph_path} changed; finishing the running job(s) and stopping")
+                break
             paths, folders = changed.take()
             now = time.monotonic()
             for folder in folders:
@@ -149,6 +187,10 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
             coordinator.pump(timeout=poll)
         coordinator.stop_taking_work()
         coordinator.drain()
+        if graph_changed:
+            raise GraphChangedError(f"the graph file {plan.graph_path} changed while watching; watch stopped so that no "
+                                    "file is made with a graph that was not validated — start it again to use the new "
+                                    "graph (files made with the old one are then redone)")
     finally:
         observer.stop()
         observer.join()

@@ -14,7 +14,9 @@ from ..executor import ProgressHook, RunResult, execute
 from ..graph import Graph
 from ..payloads import Audio
 from . import quality
-from .folders import ReportError, check_report_dir, staged_dir
+from ..errors import ReportError
+from .folders import check_report_dir, staged_dir
+from .iterations import declared_histories, summary_of
 from .media import Clip, write_clips
 from .page import METRICS, PAGE, render
 from .plan import ReportPlan, plan_report
@@ -90,27 +92,31 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
     audio_entries = write_clips(stage, clips)
 
     optimisation = {}
-    for node_id, records in result.records.items():
-        history = records.get("history")
-        if not history or not history.get("iteration"):
-            continue
+    for node_id, (declared, history) in declared_histories(graph, result.records).items():
         loss_png, corr_png = f"img/loss_{node_id}.png", f"img/correlation_{node_id}.png"
-        drawn = plot_losses(history, stage / loss_png, f"loss per iteration — {node_id}")
-        drawn.update(plot_correlation(history, stage / corr_png, f"correlation with content — {node_id}"))
+        drawn = plot_losses(history, declared, stage / loss_png, f"loss per iteration — {node_id}")
+        if declared.correlation:
+            drawn.update(plot_correlation(history, declared, stage / corr_png, f"{declared.correlation[1]} — {node_id}"))
+        summary = summary_of(declared, history)
+        if declared.correlation:
+            summary["optimiser_" + declared.correlation[0]] = summary.pop(declared.correlation[0])
         optimisation[node_id] = {"history": history, "plots": {"loss": loss_png, "correlation": corr_png},
-                                 "plotted": drawn, **_summary_of_history(history)}
+                                 "plotted": drawn, **summary}
 
     quality_tables, frontiers = {}, {}
-    for sp in plan.style_nodes:
-        content = _audio_of(result, sp.content.node, sp.content.port) if sp.content else None
-        style = _audio_of(result, sp.style.node, sp.style.port) if sp.style else None
+    for sp in plan.sourced:
+        content_signal, style_signal = sp.source("content"), sp.source("style")
+        if content_signal is None or style_signal is None:
+            continue
+        content = _audio_of(result, content_signal.node, content_signal.port)
+        style = _audio_of(result, style_signal.node, style_signal.port)
         if content is None or style is None:
             continue
         ref = quality.QualityReference.build(content.samples, content.sample_rate, style.samples, style.sample_rate)
         measured, roles = [], ["content", "style"]
-        for s in plan.by_role("styled") + plan.by_role("branch") + plan.by_role("output"):
+        for s in ([sp.made] if sp.made else []) + plan.by_role("branch") + plan.by_role("output"):
             audio = _audio_of(result, s.node, s.port)
-            if audio is not None and s.node not in (sp.content.node, sp.style.node):
+            if audio is not None and s.node not in (content_signal.node, style_signal.node):
                 measured.append((s.label, audio.samples, audio.sample_rate))
                 roles.append(s.role)
         rows = ref.rows(measured)
@@ -146,12 +152,6 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
     (stage / METRICS).write_text(json.dumps(_json_safe(metrics), indent=1, default=str), encoding="utf-8")
     (stage / PAGE).write_text(render(metrics), encoding="utf-8")
     return metrics
-
-
-def _summary_of_history(history: dict) -> dict:
-    return {"iterations": history["iteration"][-1], "evaluations": history.get("evaluations"),
-            "loss_first": history["loss"][0], "loss_last": history["loss"][-1],
-            "optimiser_content_correlation": history["content_correlation"][-1]}
 
 
 def summarise(metrics: dict) -> dict:

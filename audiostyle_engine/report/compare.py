@@ -27,7 +27,7 @@ class Comparison:
 
 
 def _read(path: str):
-    from nodes.load import read_audio  # the same decoder and error messages as the load node
+    from ..audio_io import read_audio  # the same decoder and error messages as the load node
 
     if not os.path.exists(path):
         raise InputFileError(f"'{path}' not found; check the path")

@@ -8,13 +8,9 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import AudiostyleError
+from ..errors import ReportError
 
 MARKER = ".audiostyle-report"  # present in every folder this package writes, so it may replace it later
-
-
-class ReportError(AudiostyleError):
-    """A report that cannot be written where it was asked for."""
 
 
 def check_report_dir(path: str | os.PathLike) -> Path:

@@ -1,8 +1,7 @@
 """Which signals of a graph a report shows, and so which node outputs the executor must keep.
 
-The engine keeps any node's outputs when asked (``keep=``) and knows no node types; this
-presentation layer does know them, by type name only: ``load`` and ``write`` nodes, the
-``style_transfer`` and ``feature_style`` nodes' content and style, and the two inputs of a ``mix`` (dry/wet branches).
+Reads only what nodes declare in their spec (``NodeSpec.report``: sources, what they make, branches,
+written and read files); it knows no node type by name.
 """
 from __future__ import annotations
 
@@ -12,8 +11,11 @@ from ..graph import Graph
 from ..payloads import PortKind
 from .media import unique_key
 
-STYLE_NODES = ("style_transfer", "feature_style")  # nodes with a content and a style input
-ROLE_ORDER = ("content", "style", "input", "styled", "branch", "output")
+ROLE_ORDER = ("content", "style", "input", "styled", "branch", "output")  # sources first, then what was made
+
+
+def _rank(role: str) -> int:
+    return ROLE_ORDER.index(role) if role in ROLE_ORDER else ROLE_ORDER.index("input")
 
 
 @dataclass(frozen=True)
@@ -28,17 +30,21 @@ class Signal:
 
 
 @dataclass(frozen=True)
-class StyleNodePlan:
+class SourcedNode:
+    """A node with declared sources (e.g. style transfer: content and style) and what it made of them."""
+
     node: str
-    content: Signal | None
-    style: Signal | None
-    styled: Signal | None  # first audio made from the styled spectrogram (e.g. istft)
+    sources: dict  # source role (the input port's name) -> Signal, or None when no audio feeds it
+    made: Signal | None  # first audio made from its output downstream (e.g. the istft after style transfer)
+
+    def source(self, role: str) -> Signal | None:
+        return self.sources.get(role)
 
 
 @dataclass
 class ReportPlan:
     signals: list[Signal] = field(default_factory=list)
-    style_nodes: list[StyleNodePlan] = field(default_factory=list)
+    sourced: list[SourcedNode] = field(default_factory=list)
 
     @property
     def keep(self) -> set[str]:
@@ -62,35 +68,41 @@ def plan_report(graph: Graph) -> ReportPlan:
         return signal
 
     for node_id in graph.order:
-        if graph.nodes[node_id].type not in STYLE_NODES:
+        roles = graph.spec_of(node_id).report
+        if not roles.sources:
             continue
         found = {}
-        for port in ("content", "style"):
+        for port in roles.sources:
             source = _audio_upstream(graph, node_id, port)
             found[port] = add(*source, port, f"{port} (as '{node_id}' hears it: {source[0]})") if source else None
-        downstream = _audio_downstream(graph, node_id)
-        styled = add(*downstream, "styled", f"styled by '{node_id}' ({downstream[0]})") if downstream else None
-        plan.style_nodes.append(StyleNodePlan(node_id, found["content"], found["style"], styled))
+        downstream = _audio_downstream(graph, node_id) if roles.makes else None
+        made = add(*downstream, roles.makes, f"{roles.makes} by '{node_id}' ({downstream[0]})") if downstream else None
+        plan.sourced.append(SourcedNode(node_id, found, made))
 
     for node_id in graph.order:
-        decl = graph.nodes[node_id]
-        if decl.type == "mix":
+        decl, roles = graph.nodes[node_id], graph.spec_of(node_id).report
+        if roles.branches:
             for e in graph.inputs_of(node_id):
                 add(e.src_node, e.src_port, "branch", f"'{node_id}' input {e.dst_port} ({e.src_node})")
-        elif decl.type == "write":
+        elif roles.writes:
             for e in graph.inputs_of(node_id):
-                add(e.src_node, e.src_port, "output", f"output {decl.params.get('path')} ({e.src_node})")
+                add(e.src_node, e.src_port, "output", f"output {decl.params.get(roles.writes)} ({e.src_node})")
 
-    # Loaded files are shown only when nothing derived from them already is (content and style
-    # are the same recordings after mono/resample/trim, as the optimiser saw them).
+    # Files read in are shown only when nothing derived from them already is (the sources are the same
+    # recordings after mono/resample/trim, as the node that uses them saw them).
     shown_upstream = set()
-    for s in plan.by_role("content") + plan.by_role("style"):
-        shown_upstream |= _ancestors(graph, s.node)
+    for sourced in plan.sourced:
+        for s in sourced.sources.values():
+            if s is not None:
+                shown_upstream |= _ancestors(graph, s.node)
     for node_id in graph.order:
-        decl = graph.nodes[node_id]
-        if decl.type == "load" and node_id not in shown_upstream and (node_id, "audio") not in seen:
-            add(node_id, "audio", "input", f"input {decl.params.get('path')} ({node_id})")
-    plan.signals.sort(key=lambda s: ROLE_ORDER.index(s.role))  # sources first, then what was made of them
+        decl, roles = graph.nodes[node_id], graph.spec_of(node_id).report
+        if not roles.reads or node_id in shown_upstream:
+            continue
+        for port in graph.spec_of(node_id).outputs:
+            if port.kind == PortKind.AUDIO and (node_id, port.name) not in seen:
+                add(node_id, port.name, "input", f"input {decl.params.get(roles.reads)} ({node_id})")
+    plan.signals.sort(key=lambda s: _rank(s.role))  # sources first, then what was made of them
     return plan
 
 

@@ -29,17 +29,16 @@ def _drawn(line) -> dict:
     return {"x": [float(v) for v in line.get_xdata()], "y": [float(v) for v in line.get_ydata()]}
 
 
-def plot_losses(history: dict, path: Path, title: str) -> dict:
-    """Total, content and style loss per iteration on a log scale (the paper's Fig. 2)."""
+def plot_losses(history: dict, declared, path: Path, title: str) -> dict:
+    """The declared loss series per iteration on a log scale (style transfer: the paper's Fig. 2)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     drawn = {}
-    for key, label, style in (("loss", "total (α·content + β·style)", "-"), ("content_loss", "content", "--"),
-                              ("style_loss", "style", ":")):
+    for (key, label), style in zip(declared.losses, ("-", "--", ":", "-.")):
         values = np.asarray(history.get(key, []), dtype=float)
         # A log axis cannot show zeros; they are left out of the line (and so of the drawn series).
         mask = values > 0
-        (line,) = ax.plot(np.asarray(history["iteration"])[mask], values[mask], style, linewidth=1.6, label=label)
+        (line,) = ax.plot(np.asarray(history[declared.iteration])[mask], values[mask], style, linewidth=1.6, label=label)
         drawn[key] = _drawn(line)
     ax.set_yscale("log")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -52,18 +51,19 @@ def plot_losses(history: dict, path: Path, title: str) -> dict:
     return drawn
 
 
-def plot_correlation(history: dict, path: Path, title: str) -> dict:
-    """Correlation of the optimised log-magnitude with the content per iteration (the paper's Fig. 3)."""
+def plot_correlation(history: dict, declared, path: Path, title: str) -> dict:
+    """The declared correlation series per iteration (style transfer: with the content, the paper's Fig. 3)."""
+    key, label = declared.correlation
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    (line,) = ax.plot(history["iteration"], history["content_correlation"], "-", color="tab:green", linewidth=1.6)
+    (line,) = ax.plot(history[declared.iteration], history[key], "-", color="tab:green", linewidth=1.6)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("iteration")
-    ax.set_ylabel("correlation with content")
+    ax.set_ylabel(label)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     _save(fig, path)
-    return {"content_correlation": _drawn(line)}
+    return {key: _drawn(line)}
 
 
 def spectrogram_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audiostyle_engine.registry import did_you_mean
+from audiostyle_engine.errors import ChainError, did_you_mean
 from audiostyle_engine.spec import ParamProblem
 
 PLUGIN_KEYS = ("plugin", "plugin_name", "params", "preset", "state", "bypass", "layout")
@@ -25,18 +25,6 @@ EFFECT_KEYS = ("effect", "params", "bypass")
 # pedalboard classes that are containers or need special handling, not effects to name in a chain.
 _NOT_EFFECTS = {"Plugin", "PluginContainer", "Chain", "Mix", "Pedalboard", "ExternalPlugin", "VST3Plugin",
                 "AudioUnitPlugin", "IIRFilter"}
-
-
-class ChainError(Exception):
-    """A problem with one chain entry; ``key`` (and ``param``) say where it is in the entry."""
-
-    def __init__(self, message: str, key: str | None = None, param: str | None = None):
-        super().__init__(message)
-        self.key = key
-        self.param = param
-
-    def location(self) -> tuple:
-        return tuple(k for k in (self.key, self.param) if k is not None)
 
 
 @dataclass

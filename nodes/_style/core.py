@@ -158,9 +158,6 @@ class PlainObjective:
         return loss.detach(), lc.detach(), ls.detach(), leaf.grad
 
 
-Objective = PlainObjective  # the historical name
-
-
 def style_targets(styles, layers: list[fast.Layer], cfg: StyleConfig, style_weights=None, cache=None,
                   keep_gram: bool = False) -> list[fast.StyleTarget]:
     """Per layer, the (weighted) style target of the fast objective; read from / written to ``cache``."""

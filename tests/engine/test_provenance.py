@@ -11,9 +11,10 @@ import pytest
 from audiostyle_engine.errors import AudiostyleError
 from audiostyle_engine.provenance import sidecar_path
 from audiostyle_engine.run import prepare, run_graph
+from tests.helpers.plugins import COMP_STEREO, needs_zam_plugins
 from tests.helpers.audio import sine
 
-COMP = "/usr/lib/vst3/ZamCompX2.vst3"
+COMP = str(COMP_STEREO)
 
 
 def graph_file(tmp_path, src, out, extra_chain=""):
@@ -35,6 +36,7 @@ def graph_file(tmp_path, src, out, extra_chain=""):
     return path
 
 
+@needs_zam_plugins
 def test_sidecar_records_graph_params_plugin_state_loudness_and_versions(tmp_path, wav_file):
     import pedalboard
 
@@ -57,6 +59,7 @@ def test_sidecar_records_graph_params_plugin_state_loudness_and_versions(tmp_pat
     assert loudness["before"]["true_peak_dbtp"] == pytest.approx(20 * __import__("math").log10(0.5), abs=0.2)
 
 
+@needs_zam_plugins
 def test_state_hash_follows_the_parameters(tmp_path, wav_file):
     src = wav_file("in.wav", sine(channels=2))
     hashes = []
@@ -69,6 +72,7 @@ def test_state_hash_follows_the_parameters(tmp_path, wav_file):
     assert hashes[0] == hashes[1] != hashes[2]
 
 
+@needs_zam_plugins
 def test_a_failed_run_leaves_neither_output_nor_sidecar(tmp_path, wav_file):
     src = wav_file("in.wav", sine(channels=2))
     out = tmp_path / "out.wav"

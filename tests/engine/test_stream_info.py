@@ -9,7 +9,8 @@ import pytest
 from audiostyle_engine.errors import GraphValidationError
 from audiostyle_engine.graph import load_graph
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.registry import Registry, default_registry
+from audiostyle_engine.registry import Registry
+from audiostyle_engine.run import default_registry
 from audiostyle_engine.spec import Node, NodeSpec, Param, ParamProblem, Port, StreamInfo
 from tests.helpers.audio import sine
 

@@ -8,7 +8,7 @@ import pytest
 
 from audiostyle_engine.errors import GraphValidationError
 from audiostyle_engine.graph import load_graph
-from audiostyle_engine.registry import default_registry
+from audiostyle_engine.run import default_registry
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Helpers for the plugin-hosting tests: graph files, test plugins that crash or hang, signal measures."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,11 +10,17 @@ from textwrap import dedent
 import numpy as np
 import pytest
 
-VST3 = Path("/usr/lib/vst3")
+# Debian's zam-plugins (apt install zam-plugins). AUDIOSTYLE_TEST_VST3_DIR points elsewhere, e.g. at an
+# empty folder to check that the plugin tests skip, not fail, on a machine without them.
+VST3 = Path(os.environ.get("AUDIOSTYLE_TEST_VST3_DIR", "/usr/lib/vst3"))
 COMP_STEREO = VST3 / "ZamCompX2.vst3"  # stereo compressor
 SAT_MONO = VST3 / "ZamAutoSat.vst3"  # mono-only saturator
 DELAY_MONO = VST3 / "ZamDelay.vst3"  # mono delay with feedback: a tail
 LIMITER_STEREO = VST3 / "ZaMaximX2.vst3"  # look-ahead limiter: reports 480 samples of latency
+
+needs_zam_plugins = pytest.mark.skipif(
+    not all(p.is_dir() for p in (COMP_STEREO, SAT_MONO, DELAY_MONO, LIMITER_STEREO)),
+    reason=f"needs the zam-plugins VST3s in {VST3} (apt install zam-plugins)")
 
 
 def write_graph(tmp_path: Path, text: str, name: str = "g.yaml") -> Path:

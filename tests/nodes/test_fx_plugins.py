@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from tests.helpers.plugins import (COMP_STEREO, DELAY_MONO, LIMITER_STEREO, SAT_MONO, level_spread_db, line_of, loud_quiet,
-                            write_graph)
+                                   needs_zam_plugins, write_graph)
 
 from audiostyle_engine.errors import GraphValidationError
 from audiostyle_engine.graph import load_graph
-from audiostyle_engine.registry import default_registry
+from audiostyle_engine.run import default_registry
 from audiostyle_engine.run import run_graph
 from tests.helpers.audio import read_audio, sine, write_audio
 
@@ -36,6 +36,7 @@ def run_fx(tmp_path, audio: np.ndarray, chain_yaml: str, extra: str = "", name: 
     return result.values["fx"]["audio"].samples
 
 
+@needs_zam_plugins
 def test_compressor_params_from_yaml_compress_the_dynamics(tmp_path, rng):
     x = loud_quiet(rng)
     squashed = run_fx(tmp_path, x, f"""
@@ -52,6 +53,7 @@ def test_compressor_params_from_yaml_compress_the_dynamics(tmp_path, rng):
     assert level_spread_db(squashed) < 8.0
 
 
+@needs_zam_plugins
 def test_plugin_by_name_and_builtin_effect_in_one_chain(tmp_path, rng):
     x = loud_quiet(rng)
     out = run_fx(tmp_path, x, """
@@ -64,6 +66,7 @@ def test_plugin_by_name_and_builtin_effect_in_one_chain(tmp_path, rng):
     assert np.max(np.abs(out)) < 0.5 * np.max(np.abs(x))
 
 
+@needs_zam_plugins
 def test_bad_parameter_name_and_out_of_range_value_fail_validation_with_their_lines(tmp_path, wav_file):
     src = wav_file("in.wav", sine(channels=2))
     graph = write_graph(tmp_path, f"""
@@ -96,6 +99,7 @@ def test_bad_parameter_name_and_out_of_range_value_fail_validation_with_their_li
     assert "'gain_reduction_db' is read-only" in text
 
 
+@needs_zam_plugins
 def test_mono_only_plugin_fed_stereo_is_caught_before_the_run(tmp_path, wav_file):
     src = wav_file("stereo.wav", sine(channels=2))
     out = tmp_path / "out.wav"
@@ -132,6 +136,7 @@ def test_mono_only_plugin_fed_stereo_is_caught_before_the_run(tmp_path, wav_file
     assert samples.shape[0] == 1
 
 
+@needs_zam_plugins
 def test_channel_check_follows_the_graph_through_a_mono_node_and_bypass(tmp_path, wav_file):
     src = wav_file("stereo.wav", sine(channels=2))
     graph = write_graph(tmp_path, f"""
@@ -157,6 +162,7 @@ def test_channel_check_follows_the_graph_through_a_mono_node_and_bypass(tmp_path
     assert g.streams[("mono_fx", "audio")].channels == 1
 
 
+@needs_zam_plugins
 def test_bypass_passes_audio_through_untouched(tmp_path, rng):
     x = loud_quiet(rng)
     out = run_fx(tmp_path, x, f"""
@@ -167,9 +173,10 @@ def test_bypass_passes_audio_through_untouched(tmp_path, rng):
     np.testing.assert_array_equal(out, x)
 
 
+@needs_zam_plugins
 def test_preset_and_saved_state_reproduce_the_parameters(tmp_path, rng):
     from nodes._fx.chain import Entry
-    from nodes._fx.plugin_host import shared_host
+    from nodes._fx.plugin_client import shared_host
 
     job = Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -35.0, "ratio": 12.0}).to_job()
     preset = tmp_path / "squash.vstpreset"
@@ -194,6 +201,7 @@ def test_preset_and_saved_state_reproduce_the_parameters(tmp_path, rng):
     np.testing.assert_allclose(by_state, by_params, atol=1e-6)
 
 
+@needs_zam_plugins
 def test_latency_of_a_lookahead_limiter_is_compensated(tmp_path):
     x = np.zeros((2, 44100), np.float32)
     x[:, 10000] = 0.25  # an impulse well below the ceiling: the limiter only delays it
@@ -205,6 +213,7 @@ def test_latency_of_a_lookahead_limiter_is_compensated(tmp_path):
     assert np.max(np.abs(out[0])) == pytest.approx(0.25, rel=0.05)
 
 
+@needs_zam_plugins
 def test_delay_tail_is_rendered_to_the_end(tmp_path):
     import pedalboard
 
@@ -243,6 +252,7 @@ def test_builtin_reverb_tail_is_not_cut(tmp_path):
     np.testing.assert_allclose(out, reference[:, :end], atol=1e-6)
 
 
+@needs_zam_plugins
 def test_block_streamed_output_equals_whole_file_output(rng):
     import pedalboard
 
@@ -260,9 +270,10 @@ def test_block_streamed_output_equals_whole_file_output(rng):
     np.testing.assert_array_equal(odd_blocks.samples, whole)
 
 
+@needs_zam_plugins
 def test_block_streaming_in_the_worker_equals_one_block(rng):
     from nodes._fx.chain import Entry
-    from nodes._fx.plugin_host import shared_host
+    from nodes._fx.plugin_client import shared_host
 
     x = loud_quiet(rng, seconds=2.0)
     chain = [Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -30.0, "ratio": 6.0}).to_job(),
@@ -273,9 +284,10 @@ def test_block_streaming_in_the_worker_equals_one_block(rng):
     np.testing.assert_array_equal(small["samples"], large["samples"])
 
 
+@needs_zam_plugins
 def test_plugin_state_is_reset_between_files(rng):
     from nodes._fx.chain import Entry
-    from nodes._fx.plugin_host import PluginHost
+    from nodes._fx.plugin_client import PluginHost
 
     loud = loud_quiet(rng, channels=1)
     quiet = 0.01 * loud_quiet(rng, channels=1)
@@ -317,9 +329,10 @@ def test_builtin_effect_errors_point_at_their_parameter_lines(tmp_path, wav_file
     assert f"g.yaml:{line_of(graph, 'Reverbb')}:" in text and "did you mean 'Reverb'?" in text
 
 
+@needs_zam_plugins
 def test_values_the_plugin_does_not_take_are_caught_at_validation(tmp_path, wav_file):
     from nodes._fx.chain import Entry
-    from nodes._fx.plugin_host import shared_host
+    from nodes._fx.plugin_client import shared_host
 
     comp_preset = tmp_path / "comp.vstpreset"
     comp_preset.write_bytes(shared_host().save_state(Entry(0, "plugin", str(COMP_STEREO)).to_job(), as_preset=True))
@@ -352,9 +365,10 @@ def test_values_the_plugin_does_not_take_are_caught_at_validation(tmp_path, wav_
     load_graph(graph, default_registry())
 
 
+@needs_zam_plugins
 def test_dual_mono_runs_a_mono_plugin_once_per_channel(tmp_path, wav_file, rng):
     from nodes._fx.chain import Entry
-    from nodes._fx.plugin_host import shared_host
+    from nodes._fx.plugin_client import shared_host
 
     stereo = np.stack([sine(hz=220)[0], loud_quiet(rng, channels=1)[0]])
     graph_text = f"""
@@ -380,9 +394,10 @@ def test_dual_mono_runs_a_mono_plugin_once_per_channel(tmp_path, wav_file, rng):
         load_graph(graph, default_registry())
 
 
+@needs_zam_plugins
 def test_chains_with_dual_mono_stages_stream_exactly_too(rng):
     from nodes._fx.chain import Entry
-    from nodes._fx.plugin_host import shared_host
+    from nodes._fx.plugin_client import shared_host
 
     x = (0.3 * rng.standard_normal((2, 2 * 44100))).astype(np.float32)
     chain = [Entry(0, "effect", "Gain", params={"gain_db": 3.0}).to_job(),

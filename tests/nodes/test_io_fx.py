@@ -67,6 +67,19 @@ def test_write_clipping_policy(tmp_path):
     assert np.max(read_audio(tmp_path / "y.wav")[0]) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("clip", ["warn", "clip", "error"])
+def test_write_refuses_non_finite_samples_and_leaves_no_file(tmp_path, bad, clip):
+    from audiostyle_engine.errors import ParameterError
+
+    samples = np.full((2, 1000), 0.25, np.float32)
+    samples[1, 500] = bad
+    out = tmp_path / "x.wav"
+    with pytest.raises(ParameterError, match=rf"cannot write {out}: 1 of 2000 samples are NaN or infinite"):
+        run_node(Write, {"audio": Audio(samples, SR)}, path=str(out), clip=clip)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fx_gain_highpass_and_compressor(rng):
     x = noise(rng, seconds=1.0, amp=0.1)
     gained = run_node(Fx, {"audio": Audio(x, SR)}, chain=[{"effect": "Gain", "gain_db": 6.0}], tail=0)[0]["audio"]

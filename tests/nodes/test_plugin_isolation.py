@@ -6,19 +6,21 @@ import signal
 
 import numpy as np
 import pytest
-from tests.helpers.plugins import COMP_STEREO, broken_plugin, line_of, loud_quiet, write_graph
+from tests.helpers.plugins import COMP_STEREO, broken_plugin, line_of, loud_quiet, needs_zam_plugins, write_graph
 
 from audiostyle_engine.errors import AudiostyleError, GraphValidationError
 from audiostyle_engine.graph import load_graph
-from audiostyle_engine.registry import default_registry
+from audiostyle_engine.run import default_registry
 from audiostyle_engine.run import run_graph
 from tests.helpers.audio import read_audio, write_audio
 from nodes._fx.chain import Entry
-from nodes._fx.plugin_host import PluginHost, PluginProcessError, shared_host
+from audiostyle_engine.errors import PluginProcessError
+from nodes._fx.plugin_client import PluginHost, shared_host
 
 COMPRESS = Entry(0, "plugin", str(COMP_STEREO), params={"threshold_db": -30.0, "ratio": 8.0}).to_job()
 
 
+@needs_zam_plugins
 def test_a_plugin_that_segfaults_fails_its_job_and_the_next_jobs_complete(tmp_path, rng):
     crasher = Entry(0, "plugin", str(broken_plugin(tmp_path, "Crash"))).to_job()
     files = [loud_quiet(rng), loud_quiet(rng), loud_quiet(rng)]
@@ -41,6 +43,7 @@ def test_a_plugin_that_segfaults_fails_its_job_and_the_next_jobs_complete(tmp_pa
     assert host.workers_started == 2  # the crash cost one worker; the third file got a fresh one
 
 
+@needs_zam_plugins
 def test_a_plugin_that_hangs_is_stopped_at_the_time_limit(tmp_path, rng):
     hanger = str(broken_plugin(tmp_path, "Hang"))
     host = PluginHost()
@@ -54,6 +57,7 @@ def test_a_plugin_that_hangs_is_stopped_at_the_time_limit(tmp_path, rng):
     assert host.workers_started == 2
 
 
+@needs_zam_plugins
 def test_worker_killed_with_sigkill_mid_file_fails_only_that_file_in_a_batch_of_graph_runs(tmp_path, rng):
     out_dir = tmp_path / "out"
     graph = write_graph(tmp_path, f"""
@@ -91,6 +95,7 @@ def test_worker_killed_with_sigkill_mid_file_fails_only_that_file_in_a_batch_of_
         assert samples.shape == (2, 3 * 44100)
 
 
+@needs_zam_plugins
 def test_workers_are_recycled_after_a_number_of_jobs(rng):
     host = PluginHost(max_jobs=2)
     pids = []
@@ -104,6 +109,7 @@ def test_workers_are_recycled_after_a_number_of_jobs(rng):
     assert len(set(pids)) == 3 and pids[0] == pids[1] and pids[2] == pids[3]
 
 
+@needs_zam_plugins
 def test_validation_reports_a_plugin_that_crashes_on_load_at_its_line(tmp_path, wav_file):
     from tests.helpers.audio import sine
 
@@ -126,6 +132,7 @@ def test_validation_reports_a_plugin_that_crashes_on_load_at_its_line(tmp_path, 
     assert shared_host().describe(str(COMP_STEREO))["name"] == "ZamCompX2"
 
 
+@needs_zam_plugins
 def test_missing_plugin_and_non_plugin_file_are_validation_errors(tmp_path, wav_file):
     from tests.helpers.audio import sine
 

@@ -67,6 +67,14 @@ def test_normalize_peak_and_loudness(rng):
     assert abs(20 * np.log10(np.max(np.abs(out["audio"].samples))) + 1.0) < 0.01
 
 
+@pytest.mark.parametrize("mode", ["peak", "loudness"])
+def test_normalize_refuses_non_finite_samples(rng, mode):
+    samples = noise(rng, seconds=1.0, channels=2)
+    samples[0, 100:110] = np.nan
+    with pytest.raises(ParameterError, match=r"cannot normalize the audio: 10 of 88200 samples are NaN or infinite"):
+        run_node(Normalize, {"audio": Audio(samples, SR)}, mode=mode)
+
+
 def test_mix_balance_and_padding():
     a = Audio(np.ones((1, 100), np.float32), SR)
     b = Audio(np.full((1, 50), 3.0, np.float32), SR)

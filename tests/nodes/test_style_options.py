@@ -32,11 +32,11 @@ def test_autocorrelation_matches_direct_sum(rng):
 
 def test_autocorrelation_term_vanishes_at_the_style_and_pulls_elsewhere(rng):
     content, style = _spectra(rng)
-    from nodes._style.core import Objective
+    from nodes._style.core import PlainObjective
 
     weights = glorot_filters(content.shape[0], TINY, 0, "cpu")
     term = AutocorrelationTerm(1.0, max_lag=8)
-    Objective(torch.from_numpy(content), torch.from_numpy(style), weights, TINY, extra_terms=[term])
+    PlainObjective(torch.from_numpy(content), torch.from_numpy(style), weights, TINY, extra_terms=[term])
     s = torch.from_numpy(style)
     assert term.lag == 8
     assert float(term(s, features(s, weights))) == pytest.approx(0.0, abs=1e-9)
@@ -48,10 +48,10 @@ def test_autocorrelation_term_vanishes_at_the_style_and_pulls_elsewhere(rng):
 
 def test_autocorrelation_lag_is_capped_by_the_shorter_clip(rng):
     content, style = _spectra(rng, frames=30)
-    from nodes._style.core import Objective
+    from nodes._style.core import PlainObjective
 
     term = AutocorrelationTerm(1.0, max_lag=1000)
-    Objective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY,
+    PlainObjective(torch.from_numpy(content), torch.from_numpy(style), glorot_filters(33, TINY, 0, "cpu"), TINY,
               extra_terms=[term])
     assert term.lag == (30 - TINY.kernel_width + 1) // 2
     assert tuple(term.target.shape) == (TINY.n_filters, term.lag + 1)

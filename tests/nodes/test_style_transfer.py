@@ -41,7 +41,7 @@ def test_loss_falls_and_output_keeps_content(pair):
     assert styled.magnitude.shape == content.magnitude.shape and styled.phase is None
     h = records["history"]
     assert h["iteration"][0] == 0 and h["iteration"][-1] == TINY["iterations"]
-    assert h["loss"][-1] < h["loss"][0] / 2  # the full-size example falls >4x; see tests/test_example.py
+    assert h["loss"][-1] < h["loss"][0] / 2  # the full-size example falls >4x; see tests/test_bundled_graphs.py
     assert all(np.isfinite(h["loss"]))
     assert np.allclose(np.array(h["loss"]), 0.1 * np.array(h["content_loss"]) + np.array(h["style_loss"]), rtol=1e-4)
     n = content.frames

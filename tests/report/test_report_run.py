@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from tests.helpers.tiny_runs import FX_GRAPH, make_inputs, tiny_run  # noqa: F401 (fixture)
 
-from audiostyle_engine.report import ReportError, build_report, plan_report, run_with_report
+from audiostyle_engine.errors import ReportError
+from audiostyle_engine.report import build_report, plan_report, run_with_report
 from audiostyle_engine.run import prepare
 
 

@@ -163,9 +163,38 @@ def test_temporary_and_hidden_files_are_ignored_until_renamed(tmp_path):
 
 def start_watch(graph: Path, src: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # Its own process group, so a test can freeze the coordinator and its workers at one instant.
     return subprocess.Popen([sys.executable, str(REPO / "cli.py"), "watch", str(graph), str(src), str(out),
                              "--settle", "0.3", *extra], cwd=str(out.parent), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def committed(row) -> bool:
+    """Killed between renaming its output into place and recording it: the output is complete."""
+    output = Path(row["output"])
+    return output.exists() and output.stat().st_ino != row["output_inode"]
+
+
+def kill_9_mid_job(proc: subprocess.Popen, out: Path) -> dict:
+    """kill -9 the watch while one job is done and another is running and not yet committed.
+
+    The whole process group is frozen (SIGSTOP) before the journal is read, so what is read is what the
+    kill meets; when the running job turns out to have committed already, it is let go and tried again."""
+    while True:
+        def one_done_one_running():
+            statuses = [r["status"] for r in rows_or_empty(out).values()]
+            return "done" in statuses and "running" in statuses
+        wait_for(one_done_one_running, "a finished job and a running one")
+        os.killpg(proc.pid, signal.SIGSTOP)
+        rows = journal_rows(out)
+        if any(r["status"] == "running" and not committed(r) for r in rows.values()):
+            proc.send_signal(signal.SIGKILL)  # the coordinator only; its workers die with it (PDEATHSIG)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGCONT)
+            proc.communicate()
+            return rows
+        os.killpg(proc.pid, signal.SIGCONT)
+        time.sleep(0.05)
 
 
 SLOW_SECONDS = 20  # with SLOW_GRAPH, about a second of work per file: long enough to be killed mid-job
@@ -192,18 +221,11 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
         write_audio(src / name, noise(rng, seconds=SLOW_SECONDS, channels=2))
     proc = start_watch(graph, src, out, "--workers", workers)
     try:
-        def one_done_one_running():
-            rows = rows_or_empty(out)
-            statuses = [r["status"] for r in rows.values()]
-            return rows if "done" in statuses and "running" in statuses else None
-        wait_for(one_done_one_running, "a finished job and a running one")
+        before_kill = kill_9_mid_job(proc, out)  # the state the killed process left
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
-    before_kill = journal_rows(out)  # the state the killed process left
-    def committed(row) -> bool:  # killed between renaming its output into place and recording it
-        output = Path(row["output"])
-        return output.exists() and output.stat().st_ino != row["output_inode"]
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     done_before = {rel for rel, r in before_kill.items() if r["status"] == "done" or
                    (r["status"] == "running" and committed(r))}
     interrupted = {rel for rel, r in before_kill.items() if r["status"] == "running" and not committed(r)}
@@ -219,8 +241,8 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, log
-    if interrupted:
-        assert "interrupted by an earlier run" in log
+    assert interrupted and done_before  # the kill met a finished job and one in the middle of its work
+    assert "interrupted by an earlier run" in log
     for rel in done_before:
         assert rows[rel]["attempts"] == 1  # not redone
     for rel in interrupted:
@@ -286,3 +308,50 @@ def test_symlinks_dropped_into_the_watched_folder_are_not_followed_out(tmp_path)
         time.sleep(1.0)  # give the links the chance to (wrongly) be processed
         rows = rows_or_empty(out)
     assert list(rows) == ["public.wav"]
+
+
+def test_changing_the_graph_file_stops_the_watch_with_a_clear_message(tmp_path):
+    from audiostyle_engine.errors import GraphChangedError
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    graph = half_gain_graph(tmp_path)
+    plan = Plan.create(graph, src, out)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def run():
+        try:
+            watch(plan, InlineExecutor(), None, settle_seconds=0.3, stop_event=stop, install_signals=False,
+                  poll_seconds=0.05)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="watch-under-test")
+    thread.start()
+    try:
+        write_audio(src / "first.wav", sine(seconds=0.2))
+        wait_for(lambda: finished(out, 1), "the first file")
+        graph.write_text(graph.read_text().replace("-6.020599913", "-12"), encoding="utf-8")
+        thread.join(PATIENCE)
+        still_watching = thread.is_alive()
+    finally:
+        stop.set()  # when the watch did not notice, stop it so the test fails instead of hanging
+        thread.join(PATIENCE)
+    assert not still_watching
+    assert len(errors) == 1 and isinstance(errors[0], GraphChangedError), errors
+    assert "changed while watching" in str(errors[0]) and "start it again" in str(errors[0])
+    assert journal_rows(out)["first.wav"]["status"] == "done"
+
+
+def test_saving_the_graph_file_unchanged_keeps_the_watch_running(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    graph = half_gain_graph(tmp_path)
+    with watching(graph, src, out, settle=0.3):
+        graph.write_text(graph.read_text(), encoding="utf-8")  # touched (new mtime), same text
+        os.utime(graph, ns=(time.time_ns(), time.time_ns() + 10**9))
+        time.sleep(0.3)
+        write_audio(src / "after.wav", sine(seconds=0.2))
+        rows = wait_for(lambda: finished(out, 1), "a file dropped after the graph was touched")
+    assert rows["after.wav"]["status"] == "done"
