@@ -326,7 +326,8 @@ def add_tagger_ratios(rows: list[dict], tagger) -> None:
 
 
 def rescore(args) -> int:
-    """Merge earlier reports; with --tagger, add the tagger distance of every stored output."""
+    """Merge earlier reports; with --tagger (--features), add the tagger (re-compute the hand-made-feature)
+    distance of every stored output."""
     reports = [json.loads(path.read_text()) for path in args.from_json]
     seen = set()
     for report in reports:  # a config measured in two runs appears once (the runs are deterministic)
@@ -334,12 +335,19 @@ def rescore(args) -> int:
                           and not seen.add((r["pair"], r["config"]))]
     rows = [row for report in reports for row in report["rows"]]
     tagger = None
-    if args.tagger:
-        from tagger_distance import TaggerDistance
+    if args.tagger or args.features:
+        if args.tagger:
+            from tagger_distance import TaggerDistance
 
-        tagger = TaggerDistance()
+            tagger = TaggerDistance()
+        from feature_distance import FeatureDistance
+
+        evaluators = {}
         for report in reports:
             st = report["settings"]
+            if isinstance(st, list):
+                raise SystemExit("--tagger/--features re-score the outputs of single runs; pass the runs' own reports, "
+                                 "not a merge")
             out = Path(st["out"])
             clips = source(st.get("source", "generated"))
             for row in report["rows"]:
@@ -358,15 +366,24 @@ def rescore(args) -> int:
                 else:
                     opt, phase = row["config"].split("/")
                     x = read(out / row["pair"] / opt / f"{phase}.wav")
-                row["tagger_frechet"] = tagger.distance(x, style, SR)
+                if tagger is not None:
+                    row["tagger_frechet"] = tagger.distance(x, style, SR)
+                if args.features:
+                    key = (row["pair"], st["content_seconds"], st["style_seconds"])
+                    if key not in evaluators:
+                        evaluators[key] = FeatureDistance(clips.make(c_name, st["content_seconds"]), style, SR)
+                    row["feature_frechet"] = evaluators[key].distance(x)
         add_tagger_ratios(rows, tagger)
     add_frontier(rows)
     summary = summarise(rows)
-    print_table(rows, summary, tagger is not None)
+    print_table(rows, summary, any("tagger_ratio" in r for r in rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"settings": [r["settings"] for r in reports],
-                                         "load_average": [(r["load_average_start"], r["load_average_end"]) for r in reports],
+        # A report may itself be a merge (lists of settings and load averages): keep every entry.
+        settings = [st for r in reports for st in (r["settings"] if isinstance(r["settings"], list) else [r["settings"]])]
+        loads = [la for r in reports for la in (r["load_average"] if "load_average" in r
+                                                else [(r["load_average_start"], r["load_average_end"])])]
+        args.json.write_text(json.dumps({"settings": settings, "load_average": loads,
                                          "rows": rows, "summary": summary}, indent=1))
         print(f"wrote {args.json}")
     return 0
@@ -385,6 +402,8 @@ def main(argv=None) -> int:
                     help="generated: bench/signals.py's synthetic pairs; devset: real recordings (bench/devset.py)")
     ap.add_argument("--pairs", default=None, help="comma-separated content+style (default: every pair of --source)")
     ap.add_argument("--no-features", action="store_true", help="skip the hand-made-feature evaluator")
+    ap.add_argument("--features", action="store_true", help="with --from-json: re-compute the hand-made-feature "
+                    "distance of every stored output")
     ap.add_argument("--all-phases", action="store_true", help="feed every phase variant from every optimiser run")
     ap.add_argument("--out", type=Path, default=Path("out/quality"))
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1; see main())")
@@ -422,7 +441,7 @@ def main(argv=None) -> int:
     add_tagger_ratios(rows, tagger)
     add_frontier(rows)
     summary = summarise(rows)
-    print_table(rows, summary, tagger is not None)
+    print_table(rows, summary, any("tagger_ratio" in r for r in rows))
     report = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "load_average_start": load, "load_average_end": os.getloadavg(), "seconds": time.perf_counter() - t0,
               "rows": rows, "summary": summary}
