@@ -345,6 +345,8 @@ def rescore(args) -> int:
         evaluators = {}
         for report in reports:
             st = report["settings"]
+            if isinstance(st, list) and len(st) == 1:  # an earlier re-score of one run
+                st = st[0]
             if isinstance(st, list):
                 raise SystemExit("--tagger/--features re-score the outputs of single runs; pass the runs' own reports, "
                                  "not a merge")
