@@ -238,7 +238,7 @@ def add_plugin_commands(sub) -> None:
 # --- batch, watch and status (folder processing with a journal) ------------------------------------
 def _folder_job_setup(args, in_dir):
     """The graph checked against the folders first, then the executor (which may start a Ray instance)."""
-    from audiostyle_engine.modes.coordinator import Plan
+    from audiostyle_engine.modes.plan import Plan
     from audiostyle_engine.modes.pools import make_executor
 
     plan = Plan.create(args.graph, in_dir, args.out_dir, bind=args.bind, sets=parse_sets(args.set), fmt=args.format,
@@ -249,7 +249,8 @@ def _folder_job_setup(args, in_dir):
 def cmd_batch(args) -> int:
     import time
 
-    from audiostyle_engine.modes.coordinator import expand_inputs, run_batch, summarize
+    from audiostyle_engine.modes.coordinator import run_batch, summarize
+    from audiostyle_engine.modes.inputs import expand_inputs
     from audiostyle_engine.modes.display import BatchDisplay, summary_table
 
     display = BatchDisplay(quiet=args.quiet)

@@ -32,6 +32,9 @@ SILENCE_DBFS = -80.0  # below this peak level a clip is treated as silent
 # depend on how a file is cut into blocks and so one bad plugin cannot stall a batch.
 PLUGIN_BUFFER_SIZE = 512  # frames per plugin process() call, fixed so block-streamed = whole-file output
 PLUGIN_STREAM_BLOCK = 65536  # frames handed to the chain at a time (rounded to a multiple of the buffer size)
+# After the input, silence is fed in smaller blocks: the tail ends on the signal, so a big block only
+# renders past the end (measured: ~3 s of extra reverb tail per file at 65536 frames).
+PLUGIN_TAIL_BLOCK = 8192
 TAIL_SILENCE_DBFS = -90.0  # an effect's tail has ended when its output stays below this ...
 TAIL_SILENCE_SECONDS = 1.5  # ... for this long (longer than the echo gap of most delays)
 TAIL_MAX_SECONDS = 30.0  # cap for automatic tails (a feedback loop that never decays)

@@ -20,7 +20,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from audiostyle_engine.modes.coordinator import Plan, run_batch  # noqa: E402
+from audiostyle_engine.modes.coordinator import run_batch  # noqa: E402
+from audiostyle_engine.modes.plan import Plan  # noqa: E402
 from audiostyle_engine.modes.pools import InlineExecutor, ProcessExecutor  # noqa: E402
 
 GRAPH = REPO / "graphs" / "fx_master.yaml"

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from .. import settings
 from ..errors import GraphChangedError
-from .coordinator import Coordinator, Plan, _inside, is_ignored, iter_inputs, text_hash
+from .coordinator import Coordinator
+from .inputs import inside, is_ignored, iter_inputs
+from .plan import Plan, text_hash
 
 
 class _ChangedPaths:
@@ -145,7 +147,7 @@ def watch(plan: Plan, executor, display=None, settle_seconds: float | None = Non
     warned: set[str] = set()
 
     def consider(path: str, now: float) -> None:
-        if not _inside(os.path.realpath(path), root):  # through a symlink, file or folder, leading out
+        if not inside(os.path.realpath(path), root):  # through a symlink, file or folder, leading out
             if path not in warned and display:
                 display.line(f"warning: skipped {path}: it is a symlink leading out of {plan.in_dir}")
             warned.add(path)

@@ -24,6 +24,7 @@ class Rendered:
 
 def render(chain, samples: np.ndarray, sample_rate: int, tail="auto", *,
            block_frames: int = settings.PLUGIN_STREAM_BLOCK, buffer_size: int = settings.PLUGIN_BUFFER_SIZE,
+           tail_block_frames: int = settings.PLUGIN_TAIL_BLOCK,
            silence_dbfs: float = settings.TAIL_SILENCE_DBFS, silence_seconds: float = settings.TAIL_SILENCE_SECONDS,
            max_tail_seconds: float = settings.TAIL_MAX_SECONDS,
            progress: Callable[[int, int], None] | None = None) -> Rendered:
@@ -48,7 +49,10 @@ def render(chain, samples: np.ndarray, sample_rate: int, tail="auto", *,
         produced += piece.shape[1]
         if progress:
             progress(min(start + block, frames), frames)
-    silence = np.zeros((channels, block), np.float32)
+    # The tail in smaller blocks (still whole buffers): the end is found within one of them of where the
+    # output went quiet, instead of up to a whole input block later. The samples do not depend on it.
+    silence = np.zeros((channels, max(buffer_size, -(-min(tail_block_frames, block) // buffer_size) * buffer_size)),
+                       np.float32)
     # Feed silence: first to flush the chain's latency (output catches up with input), then the tail.
     went_quiet = False
     while produced < limit:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from textwrap import dedent
 
+from tests.helpers.graphs import write_graph
 from tests.helpers.plugins import COMP_STEREO, needs_zam_plugins
 from tests.helpers.audio import sine
 
@@ -61,8 +61,7 @@ def test_save_state_then_validate_and_run_a_graph_that_uses_it(tmp_path):
     r = cli("plugins", "save-state", "ZamCompX2", tmp_path / "x.state", "--param", "ratio=99")
     assert r.returncode == 1 and "ratio=99 out of range [1, 20]" in r.stderr
     src = write_audio(tmp_path / "in.wav", sine(channels=2))
-    graph = tmp_path / "g.yaml"
-    graph.write_text(dedent(f"""
+    graph = write_graph(tmp_path, f"""
         nodes:
           src: {{type: load, path: {src}}}
           fx:
@@ -73,7 +72,7 @@ def test_save_state_then_validate_and_run_a_graph_that_uses_it(tmp_path):
                 preset: {preset}
                 params: {{knee_db: 99}}
           save: {{type: write, inputs: {{audio: fx}}, path: {tmp_path / 'out.wav'}}}
-        """).lstrip("\n"))
+        """)
     r = cli("validate", graph)
     assert r.returncode == 2
     assert f"{graph}:9:" in r.stderr and "knee_db=99 out of range [0, 8] dB" in r.stderr

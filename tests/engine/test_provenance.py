@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from textwrap import dedent
 
 import pytest
 
 from audiostyle_engine.errors import AudiostyleError
 from audiostyle_engine.provenance import sidecar_path
 from audiostyle_engine.run import prepare, run_graph
+from tests.helpers.graphs import write_graph
 from tests.helpers.plugins import COMP_STEREO, needs_zam_plugins
 from tests.helpers.audio import sine
 
@@ -18,8 +18,7 @@ COMP = str(COMP_STEREO)
 
 
 def graph_file(tmp_path, src, out, extra_chain=""):
-    path = tmp_path / "g.yaml"
-    path.write_text(dedent(f"""
+    return write_graph(tmp_path, f"""
         nodes:
           src: {{type: load, path: {src}}}
           fx:
@@ -32,8 +31,7 @@ def graph_file(tmp_path, src, out, extra_chain=""):
                 room_size: 0.3
               {extra_chain}
           save: {{type: write, inputs: {{audio: fx}}, path: {out}}}
-        """).lstrip("\n"))
-    return path
+        """)
 
 
 @needs_zam_plugins

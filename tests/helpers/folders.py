@@ -1,37 +1,8 @@
-"""Helpers for the batch and watch tests: a tiny FX graph whose output is exactly half the input."""
+"""Helpers for the batch and watch tests: the journal's rows, leftover partial files, worker probes."""
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-
-HALF_GAIN_GRAPH = """
-variables:
-  content: missing.wav
-  out: out/result.wav
-  gain: -6.020599913
-nodes:
-  source:
-    type: load
-    path: ${content}
-    min_seconds: 0.05
-  louder:
-    type: fx
-    inputs: {audio: source}
-    chain:
-      - {effect: Gain, gain_db: "${gain}"}
-  save:
-    type: write
-    inputs: {audio: louder}
-    path: ${out}
-    bit_depth: 32
-"""
-
-
-def half_gain_graph(folder: Path, text: str = HALF_GAIN_GRAPH) -> Path:
-    path = Path(folder) / "half.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
 
 def journal_rows(out_dir: Path) -> dict[str, dict]:
     db = sqlite3.connect(Path(out_dir) / ".audiostyle-journal.sqlite")

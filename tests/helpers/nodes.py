@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audiostyle_engine.executor import NodeContext, OutputStage, RunState
+from audiostyle_engine.executor import NodeContext, RunState
 
 
 class _Graph:

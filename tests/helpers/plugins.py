@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from textwrap import dedent
 
 import numpy as np
 import pytest
@@ -21,12 +20,6 @@ LIMITER_STEREO = VST3 / "ZaMaximX2.vst3"  # look-ahead limiter: reports 480 samp
 needs_zam_plugins = pytest.mark.skipif(
     not all(p.is_dir() for p in (COMP_STEREO, SAT_MONO, DELAY_MONO, LIMITER_STEREO)),
     reason=f"needs the zam-plugins VST3s in {VST3} (apt install zam-plugins)")
-
-
-def write_graph(tmp_path: Path, text: str, name: str = "g.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
 
 
 def line_of(path: Path, needle: str) -> int:

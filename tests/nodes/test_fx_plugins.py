@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.helpers.graphs import write_graph
 from tests.helpers.plugins import (COMP_STEREO, DELAY_MONO, LIMITER_STEREO, SAT_MONO, level_spread_db, line_of, loud_quiet,
-                                   needs_zam_plugins, write_graph)
+                                   needs_zam_plugins)
 
 from audiostyle_engine.errors import GraphValidationError
 from audiostyle_engine.graph import load_graph

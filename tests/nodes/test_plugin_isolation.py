@@ -6,7 +6,8 @@ import signal
 
 import numpy as np
 import pytest
-from tests.helpers.plugins import COMP_STEREO, broken_plugin, line_of, loud_quiet, needs_zam_plugins, write_graph
+from tests.helpers.graphs import write_graph
+from tests.helpers.plugins import COMP_STEREO, broken_plugin, line_of, loud_quiet, needs_zam_plugins
 
 from audiostyle_engine.errors import AudiostyleError, GraphValidationError
 from audiostyle_engine.graph import load_graph

@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 
 import cli
-from audiostyle_engine.modes.coordinator import Plan, expand_inputs, run_batch
+from audiostyle_engine.modes.coordinator import run_batch
+from audiostyle_engine.modes.inputs import expand_inputs
+from audiostyle_engine.modes.plan import Plan
 from audiostyle_engine.modes.pools import InlineExecutor, ProcessExecutor
 from audiostyle_engine.errors import UnsafeOutputError
 from audiostyle_engine.modes.journal import file_hash
 from tests.helpers.audio import noise, read_audio, sine, write_audio
-from tests.helpers.folders import HALF_GAIN_GRAPH, half_gain_graph, journal_rows, partial_files
+from tests.helpers.folders import journal_rows, partial_files
+from tests.helpers.graphs import HALF_GAIN_GRAPH, half_gain_graph
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audiostyle_engine.modes.coordinator import Plan, run_batch
+from audiostyle_engine.modes.coordinator import run_batch
+from audiostyle_engine.modes.plan import Plan
 from tests.helpers.audio import read_audio, sine, write_audio
-from tests.helpers.folders import half_gain_graph, journal_rows, partial_files
+from tests.helpers.folders import journal_rows, partial_files
+from tests.helpers.graphs import half_gain_graph
 
 ray = pytest.importorskip("ray")
 

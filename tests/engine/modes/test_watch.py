@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiostyle_engine.modes.coordinator import Plan
+from audiostyle_engine.modes.plan import Plan
 from audiostyle_engine.modes.pools import InlineExecutor
 from audiostyle_engine.modes.journal import file_hash
 from audiostyle_engine.modes.watch import watch
 from tests.helpers import REPO
 from tests.helpers.audio import noise, read_audio, sine, write_audio
-from tests.helpers.folders import half_gain_graph, journal_rows, partial_files
+from tests.helpers.folders import journal_rows, partial_files
+from tests.helpers.graphs import half_gain_graph
 
 # Waiting limits only stop a broken test from hanging; nothing asserts on speed.
 PATIENCE = 120.0
