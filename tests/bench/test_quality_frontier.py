@@ -62,8 +62,7 @@ def test_mixes_are_at_equal_rms(bench, rng):
 
 @pytest.mark.parametrize("config", ["match", "wave_alpha1+match", "pre_logmag", "pre_logmag+match_envelope"])
 def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng, config):
-    from audiostyle_engine.graph import load_graph
-    from audiostyle_engine.registry import default_registry
+    from audiostyle_engine.run import prepare
 
     c = wav_file("c.wav", np.zeros((1, 4410), dtype=np.float32) + 0.1)
     s = wav_file("s.wav", np.zeros((1, 4410), dtype=np.float32) + 0.1)
@@ -73,7 +72,7 @@ def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng,
         params, match = {"node": "feature_style", "iterations": 1, **bench.FEATURE[config]}, bench.FEATURE_POST.get(config)
     path = tmp_path / "g.yaml"
     path.write_text(bench.graph_yaml(c, s, tmp_path, params, ("gl",), 2, match))
-    load_graph(path, default_registry())  # raises with every problem if the graph is wrong
+    prepare(path)  # raises with every problem if the graph is wrong
     text = path.read_text()
     assert ("type: match" in text) == ("match" in config)
     assert ("type: feature_style" in text) == config.startswith("pre_")
