@@ -48,6 +48,7 @@ QUALITY_N_FFT = 2048  # log-spectrogram for the content correlation, as the pape
 QUALITY_HOP_LENGTH = 512
 QUALITY_N_MELS = 64  # log-mel frame statistics for the style distance: a feature space the optimiser never saw
 QUALITY_FLOOR_DB = -100.0  # log-mel floor, so near-silent bands do not dominate the statistics
+QUALITY_MIX_FRACTIONS = (0.2, 0.35, 0.5, 0.65, 0.8)  # the layering curve a styled output is compared with
 REPORT_SPECTROGRAM_RANGE_DB = 90.0  # spectrogram images share one colour scale spanning this range
 
 # Watch mode (not from the paper): a file is processed once its size and mtime stayed the same this
@@ -65,6 +66,13 @@ TOLERANCE_WINDOW = 10  # iterations over which the convergence tolerance compare
 # fp32's speed: below that, bf16's rounding buys too little.
 PRECISION_PROBE_SHAPE = (256, 1024, 1024)
 BF16_MIN_SPEEDUP = 1.2
+
+# The match node (nodes/match.py; not in the paper): reference matching as a mastering tool does it.
+MATCH_N_FFT = 4096  # long-term spectrum resolution: 10.8 Hz bins at 44.1 kHz
+MATCH_SMOOTHING_OCTAVES = 1 / 3  # the EQ curve follows third-octave balance, not single partials
+MATCH_MAX_GAIN_DB = 24.0  # no bin, frame or envelope step is boosted or cut by more than this
+MATCH_LEVEL_SECONDS = 0.05  # short-term level window: one drum hit, one syllable
+MATCH_ACTIVE_RANGE_DB = 40.0  # frames within this of the loudest count as active (the rest is silence)
 
 # Where computed style targets are kept between runs (nodes/_style/cache.py), keyed by content hashes.
 CACHE_DIR_ENV = "AUDIOSTYLE_CACHE_DIR"

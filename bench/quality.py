@@ -58,6 +58,34 @@ OPTIMISERS = {
     "wave_alpha1_all": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0,
                         "extra_kernel_widths": [3, 25]},
 }
+# DSP and post-processing configurations: name -> (style_transfer params or None for no style
+# transfer, match node params applied to the output with the style as reference).
+POST = {
+    "match": (None, {}),
+    "match_envelope": (None, {"envelope": 1.0}),
+    "wave_alpha1+match": ({"domain": "waveform", "init": "content", "alpha": 1.0}, {}),
+    "wave_content+match": ({"domain": "waveform", "init": "content"}, {}),
+    "wave_alpha1+match_envelope": ({"domain": "waveform", "init": "content", "alpha": 1.0}, {"envelope": 1.0}),
+}
+for _name, (_st, _m) in POST.items():
+    if _st is not None:
+        OPTIMISERS[_name] = _st
+# feature_style node configurations (pretrained CNN Grams, texture statistics): name -> its params.
+FEATURE = {
+    "pre_logmag": {},  # aiSFX Grams over blocks 1-4, content at block 4, alpha 1, log-magnitude, content phase
+    "pre_logmag_a03": {"alpha": 0.3},
+    "pre_logmag_a01": {"alpha": 0.1},
+    "pre_wave": {"domain": "waveform"},
+    "pre_random": {"weights": "random"},  # the same architecture untrained: does training matter?
+    "pre_noise_start": {"init": "content_noise"},
+    "texture": {"beta": 0.0, "alpha": 0.0, "texture_weight": 1.0},
+    "pre_texture": {"texture_weight": 1.0},
+    "pre_logmag+match": {},
+    "pre_logmag+match_envelope": {},
+}
+FEATURE_POST = {"pre_logmag+match": {}, "pre_logmag+match_envelope": {"envelope": 1.0}}
+# The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
+MIX_FRACTIONS = (0.2, 0.35, 0.5, 0.65, 0.8)
 # The default run (about 25 min on this shared 2-core machine): the paper, each option alone, the winner.
 CORE_CONFIGS = ("paper", "bounded_lbfgsb", "bounded_lbfgs", "autocorr", "widths", "waveform", "waveform_content",
                 "combined_wave", "wave_alpha1")
@@ -74,22 +102,35 @@ PHASES_FOR = {"paper": ("gl", "gl_content_phase"), "bounded_lbfgs": ("gl", "gl_c
 DEFAULT_PHASES = ("gl",)
 
 
-def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict, phases: tuple[str, ...], gl_iterations: int) -> str:
+def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None, phases: tuple[str, ...],
+               gl_iterations: int, match: dict | None = None) -> str:
     lines = [
         "description: quality benchmark run", "nodes:",
         f"  c_in: {{type: load, path: '{content}'}}",
         f"  s_in: {{type: load, path: '{style}'}}",
+    ]
+    if st_params is None:  # DSP only: the content matched to the style
+        params = "".join(f", {k}: {json.dumps(v)}" for k, v in (match or {}).items())
+        lines += [f"  m: {{type: match, inputs: {{audio: c_in, reference: s_in}}{params}}}",
+                  f"  w_gl: {{type: write, inputs: {{audio: m}}, path: '{out_dir / 'gl.wav'}', bit_depth: 32, clip: clip}}"]
+        return "\n".join(lines) + "\n"
+    lines += [
         "  c_spec: {type: stft, inputs: {audio: c_in}}",
         "  s_spec: {type: stft, inputs: {audio: s_in}}",
-        "  styled:", "    type: style_transfer", "    inputs: {content: c_spec, style: s_spec}",
+        "  styled:", f"    type: {st_params.pop('node', 'style_transfer')}", "    inputs: {content: c_spec, style: s_spec}",
     ]
     lines += [f"    {k}: {json.dumps(v)}" for k, v in st_params.items()]
     for phase in phases:
         params, from_content = PHASES[phase]
         inputs = "{spectrogram: styled, phase_from: c_spec}" if from_content else "{spectrogram: styled}"
         iters = gl_iterations * 3 if params.get("griffin_lim_iterations") == "3x" else gl_iterations
-        lines += [f"  i_{phase}: {{type: istft, inputs: {inputs}, griffin_lim_iterations: {iters}}}",
-                  f"  w_{phase}: {{type: write, inputs: {{audio: i_{phase}}}, path: '{out_dir / (phase + '.wav')}', "
+        lines += [f"  i_{phase}: {{type: istft, inputs: {inputs}, griffin_lim_iterations: {iters}}}"]
+        last = f"i_{phase}"
+        if match is not None:
+            extra = "".join(f", {k}: {json.dumps(v)}" for k, v in match.items())
+            lines += [f"  m_{phase}: {{type: match, inputs: {{audio: i_{phase}, reference: s_in}}{extra}}}"]
+            last = f"m_{phase}"
+        lines += [f"  w_{phase}: {{type: write, inputs: {{audio: {last}}}, path: '{out_dir / (phase + '.wav')}', "
                   "bit_depth: 32, clip: clip}"]
     return "\n".join(lines) + "\n"
 
@@ -102,11 +143,29 @@ def read(path: Path) -> np.ndarray:
     return x.astype(np.float64) if x.ndim == 1 else x.mean(axis=1).astype(np.float64)
 
 
-def measure(x, content, style, tagger=None) -> dict:
+def measure(x, content, style, tagger=None, features=None) -> dict:
     row = quality.evaluate(x, content, style, SR)
     if tagger is not None:
         row["tagger_frechet"] = tagger.distance(x, style)
+    if features is not None:
+        row["feature_frechet"] = features.distance(x)
     return row
+
+
+def source(name: str):
+    """The module that makes the clips: bench/signals.py (generated) or bench/devset.py (real recordings)."""
+    if name == "devset":
+        import devset
+
+        return devset
+    return signals
+
+
+def mix(content: np.ndarray, style_excerpt: np.ndarray, fraction: float) -> np.ndarray:
+    """Plain layering, the baseline to beat: (1 − f)·content + f·style, both at equal RMS first."""
+    n = content.size
+    s = np.pad(style_excerpt, (0, max(0, n - style_excerpt.size)))[:n]
+    return (1 - fraction) * quality.equal_rms(content) + fraction * quality.equal_rms(s)
 
 
 def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
@@ -114,21 +173,31 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
 
     c_name, s_name = pair
     pair_dir = work / f"{c_name}+{s_name}"
-    content = signals.make(c_name, args.content_seconds)
-    style = signals.make(s_name, args.style_seconds)
+    clips = source(args.source)
+    content = clips.make(c_name, args.content_seconds)
+    style = clips.make(s_name, args.style_seconds)
+    # Another excerpt of the style: the layer under the mixes (the reference itself would sit in them
+    # verbatim) and the "style*" row.
+    other = clips.make(s_name, args.content_seconds, seed=1)
+    features = None
+    if not args.no_features:
+        from feature_distance import FeatureDistance
+
+        features = FeatureDistance(content, style, SR)
     c_path = signals.write_wav(pair_dir / "content.wav", content)
     s_path = signals.write_wav(pair_dir / "style.wav", style)
     rows = []
 
     def add(name, x, **extra):
-        row = {"pair": f"{c_name}+{s_name}", "config": name, **measure(x, content, style, tagger), **extra}
+        row = {"pair": f"{c_name}+{s_name}", "config": name, **measure(x, content, style, tagger, features), **extra}
         rows.append(row)
         return row
 
     ref = add("content", content, spectral_convergence=quality.griffin_lim_convergence(content, args.gl_iterations),
               negative_bins_fraction=0.0)
-    add("mix30", quality.equal_rms(content) + 0.3 * quality.equal_rms(style[:content.size]))
-    add("style*", signals.make(s_name, args.content_seconds, seed=1),
+    for f in MIX_FRACTIONS:
+        add(f"mix{round(100 * f)}", mix(content, other, f))
+    add("style*", other,
         spectral_convergence=quality.griffin_lim_convergence(style, args.gl_iterations), negative_bins_fraction=0.0)
     shared = {"n_filters": args.n_filters, "iterations": args.iterations}
     for opt_name in args.configs:
@@ -136,24 +205,57 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
         out_dir = pair_dir / opt_name
         out_dir.mkdir(parents=True, exist_ok=True)
         graph = out_dir / "graph.yaml"
-        graph.write_text(graph_yaml(c_path, s_path, out_dir, {**shared, **OPTIMISERS[opt_name]}, phases,
-                                    args.gl_iterations))
+        st_params, match = POST.get(opt_name, (OPTIMISERS.get(opt_name), None))
+        run_params = None if st_params is None else {**shared, **st_params}
+        if opt_name in FEATURE:  # the feature_style node: no random filters; its output carries a phase
+            run_params = {"node": "feature_style", "iterations": args.iterations, **FEATURE[opt_name]}
+            match = FEATURE_POST.get(opt_name)
+        if run_params is None or opt_name in FEATURE:
+            phases = ("gl",)
+        graph.write_text(graph_yaml(c_path, s_path, out_dir, run_params, phases, args.gl_iterations, match))
         t0 = time.perf_counter()
         result = run_graph(graph, seed=0, device="cpu")
         seconds = time.perf_counter() - t0
-        st = result.records["styled"]
-        history = st["history"]
+        st = result.records.get("styled", {})
+        history = st.get("history", {"loss": [float("nan")], "evaluations": 0})
         for phase in phases:
             istft = result.records.get(f"i_{phase}", {})
             row = add(f"{opt_name}/{phase}", read(out_dir / f"{phase}.wav"),
                       spectral_convergence=istft.get("spectral_convergence", float("nan")),
-                      negative_bins_fraction=st["negative_bins_fraction"], final_loss=history["loss"][-1],
+                      negative_bins_fraction=st.get("negative_bins_fraction", 0.0), final_loss=history["loss"][-1],
                       evaluations=history["evaluations"], seconds=seconds)
             row["position"] = float(np.mean(list(quality.positions(row, ref).values())))
         print(f"  {c_name}+{s_name} {opt_name}: {seconds:.0f} s, loss {history['loss'][-1]:.4g}", flush=True)
     for row in rows:
         row.setdefault("position", float(np.mean(list(quality.positions(row, ref).values()))))
     return rows
+
+
+FRONTIER_MEASURES = {"tagger_ratio": "tagger_margin", "position": "objective_margin", "feature_ratio": "feature_margin"}
+
+
+def frontier(rows: list[dict], pair: str, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """The mix curve of one pair: (content correlation, measure) of content, each mix and the style excerpt,
+    sorted by content correlation."""
+    refs = [r for r in rows if r["pair"] == pair and measure in r
+            and (r["config"] in ("content", "style*") or r["config"].startswith("mix"))]
+    refs.sort(key=lambda r: r["content_correlation"])
+    return (np.array([r["content_correlation"] for r in refs]), np.array([r[measure] for r in refs]))
+
+
+def add_frontier(rows: list[dict]) -> None:
+    """Each row's margins to its pair's mix frontier at its own content correlation: measure(output) −
+    measure(mix frontier), linearly interpolated. Negative = closer to the style than plain layering."""
+    for r in rows:
+        ref = next(x for x in rows if x["pair"] == r["pair"] and x["config"] == "content")
+        if "feature_frechet" in r and ref.get("feature_frechet", 0) > 0:
+            r["feature_ratio"] = r["feature_frechet"] / ref["feature_frechet"]
+    for r in rows:
+        for measure, margin in FRONTIER_MEASURES.items():
+            if measure in r:
+                xs, ys = frontier(rows, r["pair"], measure)
+                if xs.size >= 2:
+                    r[margin] = float(r[measure] - np.interp(r["content_correlation"], xs, ys))
 
 
 def summarise(rows: list[dict]) -> dict[str, dict]:
@@ -167,7 +269,13 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
         have = [p for p in pairs if (p, cfg) in by]
         s = {k: float(np.mean([by[(p, cfg)][k] for p in have]))
              for k in ("content_correlation", "position", "spectral_convergence", "negative_bins_fraction",
-                       "tagger_frechet", "tagger_ratio", *quality.STYLE_MEASURES) if all(k in by[(p, cfg)] for p in have)}
+                       "tagger_frechet", "tagger_ratio", "feature_ratio", *FRONTIER_MEASURES.values(),
+                       *quality.STYLE_MEASURES) if all(k in by[(p, cfg)] for p in have)}
+        for margin in FRONTIER_MEASURES.values():  # the goal is every pair: the worst one counts
+            if all(margin in by[(p, cfg)] for p in have):
+                s[f"worst_{margin}"] = float(np.max([by[(p, cfg)][margin] for p in have]))
+        if all("seconds" in by[(p, cfg)] for p in have):
+            s["seconds"] = float(np.mean([by[(p, cfg)]["seconds"] for p in have]))
         if all((p, base) in by for p in have):
             ratios = [by[(p, cfg)][m] / by[(p, base)][m] for p in have for m in quality.STYLE_MEASURES
                       if by[(p, base)][m] > 0]
@@ -184,9 +292,15 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
     cols = ["content_correlation", *quality.STYLE_MEASURES, "position", "spectral_convergence", "negative_bins_fraction"]
     short = {"content_correlation": "corr", "mel_covariance": "melcov", "spectral_envelope": "env_dB",
              "rhythm": "rhythm", "position": "pos", "spectral_convergence": "gl_sc", "negative_bins_fraction": "neg",
-             "tagger_ratio": "tagger"}
+             "tagger_ratio": "tagger", "feature_ratio": "feat", "tagger_margin": "tag-fr", "objective_margin": "pos-fr",
+             "feature_margin": "feat-fr", "worst_tagger_margin": "w.tag-fr", "worst_objective_margin": "w.pos-fr",
+             "worst_feature_margin": "w.feat-fr", "seconds": "s"}
     if tagger:
         cols.insert(-3, "tagger_ratio")
+    if any("feature_ratio" in r for r in rows):
+        cols.insert(-3, "feature_ratio")
+    # The headline: margins to the mix frontier (negative = beats plain layering at that content correlation).
+    cols += [m for m in FRONTIER_MEASURES.values() if any(m in r for r in rows)]
     head = f"{'pair':15s} {'config':30s} " + " ".join(f"{short.get(c, c):>8s}" for c in cols)
     print(head)
     for r in rows:
@@ -194,7 +308,8 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
               " ".join(f"{r.get(c, float('nan')):8.3g}" if not c == "mel_covariance" else f"{r.get(c, float('nan')):8.0f}"
                        for c in cols))
     print("\nmeans over pairs")
-    extra = ["vs_paper", "rhythm_vs_paper_drums"]
+    extra = ["vs_paper", "rhythm_vs_paper_drums", "seconds"] + [f"worst_{m}" for m in FRONTIER_MEASURES.values()
+                                                                if any(f"worst_{m}" in v for v in summary.values())]
     print(f"{'config':30s} " + " ".join(f"{short.get(c, c):>8s}" for c in cols + extra))
     for cfg, s in summary.items():
         print(f"{cfg:30s} " + " ".join(f"{s.get(c, float('nan')):8.3g}" if c != "mel_covariance"
@@ -211,7 +326,8 @@ def add_tagger_ratios(rows: list[dict], tagger) -> None:
 
 
 def rescore(args) -> int:
-    """Merge earlier reports; with --tagger, add the tagger distance of every stored output."""
+    """Merge earlier reports; with --tagger (--features), add the tagger (re-compute the hand-made-feature)
+    distance of every stored output."""
     reports = [json.loads(path.read_text()) for path in args.from_json]
     seen = set()
     for report in reports:  # a config measured in two runs appears once (the runs are deterministic)
@@ -219,34 +335,57 @@ def rescore(args) -> int:
                           and not seen.add((r["pair"], r["config"]))]
     rows = [row for report in reports for row in report["rows"]]
     tagger = None
-    if args.tagger:
-        from tagger_distance import TaggerDistance
+    if args.tagger or args.features:
+        if args.tagger:
+            from tagger_distance import TaggerDistance
 
-        tagger = TaggerDistance()
+            tagger = TaggerDistance()
+        from feature_distance import FeatureDistance
+
+        evaluators = {}
         for report in reports:
             st = report["settings"]
+            if isinstance(st, list) and len(st) == 1:  # an earlier re-score of one run
+                st = st[0]
+            if isinstance(st, list):
+                raise SystemExit("--tagger/--features re-score the outputs of single runs; pass the runs' own reports, "
+                                 "not a merge")
             out = Path(st["out"])
+            clips = source(st.get("source", "generated"))
             for row in report["rows"]:
                 c_name, s_name = row["pair"].split("+")
-                style = signals.make(s_name, st["style_seconds"])
+                style = clips.make(s_name, st["style_seconds"])
                 if row["config"] == "content":
-                    x = signals.make(c_name, st["content_seconds"])
-                elif row["config"] == "mix30":
-                    content = signals.make(c_name, st["content_seconds"])
+                    x = clips.make(c_name, st["content_seconds"])
+                elif row["config"] == "mix30" and "mix20" not in {r["config"] for r in report["rows"]}:
+                    content = clips.make(c_name, st["content_seconds"])  # reports before the mix frontier
                     x = quality.equal_rms(content) + 0.3 * quality.equal_rms(style[:content.size])
+                elif row["config"].startswith("mix"):
+                    x = mix(clips.make(c_name, st["content_seconds"]), clips.make(s_name, st["content_seconds"], seed=1),
+                            int(row["config"][3:]) / 100)
                 elif row["config"] == "style*":
-                    x = signals.make(s_name, st["content_seconds"], seed=1)
+                    x = clips.make(s_name, st["content_seconds"], seed=1)
                 else:
                     opt, phase = row["config"].split("/")
                     x = read(out / row["pair"] / opt / f"{phase}.wav")
-                row["tagger_frechet"] = tagger.distance(x, style, SR)
+                if tagger is not None:
+                    row["tagger_frechet"] = tagger.distance(x, style, SR)
+                if args.features:
+                    key = (row["pair"], st["content_seconds"], st["style_seconds"])
+                    if key not in evaluators:
+                        evaluators[key] = FeatureDistance(clips.make(c_name, st["content_seconds"]), style, SR)
+                    row["feature_frechet"] = evaluators[key].distance(x)
         add_tagger_ratios(rows, tagger)
+    add_frontier(rows)
     summary = summarise(rows)
-    print_table(rows, summary, tagger is not None)
+    print_table(rows, summary, any("tagger_ratio" in r for r in rows))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"settings": [r["settings"] for r in reports],
-                                         "load_average": [(r["load_average_start"], r["load_average_end"]) for r in reports],
+        # A report may itself be a merge (lists of settings and load averages): keep every entry.
+        settings = [st for r in reports for st in (r["settings"] if isinstance(r["settings"], list) else [r["settings"]])]
+        loads = [la for r in reports for la in (r["load_average"] if "load_average" in r
+                                                else [(r["load_average_start"], r["load_average_end"])])]
+        args.json.write_text(json.dumps({"settings": settings, "load_average": loads,
                                          "rows": rows, "summary": summary}, indent=1))
         print(f"wrote {args.json}")
     return 0
@@ -261,7 +400,12 @@ def main(argv=None) -> int:
     ap.add_argument("--gl-iterations", type=int, default=100)
     ap.add_argument("--configs", default=",".join(CORE_CONFIGS),
                     help="comma-separated, or 'all': " + ", ".join(OPTIMISERS))
-    ap.add_argument("--pairs", default=",".join(f"{c}+{s}" for c, s in signals.PAIRS))
+    ap.add_argument("--source", choices=("generated", "devset"), default="generated",
+                    help="generated: bench/signals.py's synthetic pairs; devset: real recordings (bench/devset.py)")
+    ap.add_argument("--pairs", default=None, help="comma-separated content+style (default: every pair of --source)")
+    ap.add_argument("--no-features", action="store_true", help="skip the hand-made-feature evaluator")
+    ap.add_argument("--features", action="store_true", help="with --from-json: re-compute the hand-made-feature "
+                    "distance of every stored output")
     ap.add_argument("--all-phases", action="store_true", help="feed every phase variant from every optimiser run")
     ap.add_argument("--out", type=Path, default=Path("out/quality"))
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1; see main())")
@@ -273,9 +417,11 @@ def main(argv=None) -> int:
     if args.from_json:
         return rescore(args)
     args.configs = list(OPTIMISERS) if args.configs == "all" else [c for c in args.configs.split(",") if c]
-    unknown = [c for c in args.configs if c not in OPTIMISERS]
+    unknown = [c for c in args.configs if c not in OPTIMISERS and c not in POST and c not in FEATURE]
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
+    if args.pairs is None:
+        args.pairs = ",".join(f"{c}+{s}" for c, s in source(args.source).PAIRS)
     pairs = [tuple(p.split("+")) for p in args.pairs.split(",") if p]
     import torch
 
@@ -295,8 +441,9 @@ def main(argv=None) -> int:
     for pair in pairs:
         rows += run_pair(pair, args, args.out, tagger)
     add_tagger_ratios(rows, tagger)
+    add_frontier(rows)
     summary = summarise(rows)
-    print_table(rows, summary, tagger is not None)
+    print_table(rows, summary, any("tagger_ratio" in r for r in rows))
     report = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "load_average_start": load, "load_average_end": os.getloadavg(), "seconds": time.perf_counter() - t0,
               "rows": rows, "summary": summary}

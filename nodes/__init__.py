@@ -1,7 +1,9 @@
 """Built-in node kinds, one module each. Registered explicitly (see audiostyle_engine.registry)."""
+from .feature_style import FeatureStyle
 from .fx import Fx
 from .istft import Istft
 from .load import Load
+from .match import Match
 from .mix import Mix
 from .mono import Mono
 from .normalize import Normalize
@@ -11,4 +13,4 @@ from .style_transfer import StyleTransfer
 from .trim import Trim
 from .write import Write
 
-NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, Istft, Mix, Fx, Write)
+NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, FeatureStyle, Istft, Mix, Match, Fx, Write)

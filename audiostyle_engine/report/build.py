@@ -20,7 +20,7 @@ from .iterations import declared_histories, summary_of
 from .media import Clip, write_clips
 from .page import METRICS, PAGE, render
 from .plan import ReportPlan, plan_report
-from .plots import plot_correlation, plot_losses, plot_timings
+from .plots import plot_correlation, plot_frontier, plot_losses, plot_timings
 
 FORMAT = 1  # metrics.json layout version
 
@@ -103,7 +103,7 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         optimisation[node_id] = {"history": history, "plots": {"loss": loss_png, "correlation": corr_png},
                                  "plotted": drawn, **summary}
 
-    quality_tables = {}
+    quality_tables, frontiers = {}, {}
     for sp in plan.sourced:
         content_signal, style_signal = sp.source("content"), sp.source("style")
         if content_signal is None or style_signal is None:
@@ -119,7 +119,15 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
             if audio is not None and s.node not in (content_signal.node, style_signal.node):
                 measured.append((s.label, audio.samples, audio.sample_rate))
                 roles.append(s.role)
-        quality_tables[sp.node] = [{"role": role, **r.as_dict()} for role, r in zip(roles, ref.rows(measured))]
+        rows = ref.rows(measured)
+        curve = ref.frontier()
+        table = [{"role": role, **r.as_dict()} for role, r in zip(roles, rows)]
+        for entry, r in zip(table[2:], rows[2:]):
+            entry["layering_margin"] = quality.frontier_margin(r, curve)
+        quality_tables[sp.node] = table
+        frontier_png = f"img/frontier_{sp.node}.png"
+        plot_frontier([r.as_dict() for r in curve], table[2:], stage / frontier_png, f"against layering — {sp.node}")
+        frontiers[sp.node] = {"curve": [r.as_dict() for r in curve], "plot": frontier_png}
 
     timings_png = "img/timings.png"
     plot_timings(result.timings, stage / timings_png)
@@ -138,7 +146,7 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         "timings": result.timings, "timings_plot": timings_png,
         "outputs": [str(p) for p in result.outputs], "warnings": result.warnings,
         "audio": audio_entries, "optimisation": optimisation, "records": records,
-        "quality": {"method": quality.describe(), "tables": quality_tables},
+        "quality": {"method": quality.describe(), "tables": quality_tables, "frontiers": frontiers},
     }
     metrics["summary"] = summarise(metrics)
     (stage / METRICS).write_text(json.dumps(_json_safe(metrics), indent=1, default=str), encoding="utf-8")

@@ -31,6 +31,14 @@ def quality_note(method: dict) -> str:
             f'{escape(method["style_position"])}).</p>')
 
 
+def _verdict(margin) -> str:
+    if margin is None:
+        return "not measured"
+    side = "beats" if margin > 0 else "does not beat"
+    return (f"{side} a plain mix at the same content position (style position {margin:+.3f} against the "
+            "layering curve)")
+
+
 def render(m: dict) -> str:
     g = m["graph"]
     seed = escape(str(m["seed"])) if m["seed"] is not None else "not set (each node's default)"
@@ -45,6 +53,11 @@ def render(m: dict) -> str:
 
     for node_id, rows in m["quality"]["tables"].items():
         parts.append(f"<h2>Quality — {escape(node_id)}</h2>" + quality_table(rows) + quality_note(m["quality"]["method"]))
+        frontier = m["quality"].get("frontiers", {}).get(node_id)
+        if frontier:
+            verdicts = [f"{escape(r['label'])}: {_verdict(r.get('layering_margin'))}" for r in rows[2:]]
+            parts.append("<h3>Against layering</h3>" + html.image(frontier["plot"], f"results against the layering "
+                         f"curve of {node_id}") + "<p>" + "<br>".join(verdicts) + "</p>")
 
     parts.append("<h2>Listen</h2>" + (cards(m["audio"]) if m["audio"] else "<p>No audio signals to show.</p>"))
 

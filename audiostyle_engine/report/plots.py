@@ -118,3 +118,26 @@ def plot_timings(timings: dict[str, float], path: Path) -> dict:
     ax.grid(True, axis="x", alpha=0.3)
     _save(fig, path)
     return {"seconds": [float(b.get_width()) for b in bars][::-1], "nodes": names}
+
+
+def plot_frontier(curve: list[dict], results: list[dict], path: Path, title: str) -> dict:
+    """Each result's (content position, style position) against the layering curve (content + f·style):
+    a point above the curve is closer to the style than a plain mix that keeps as much content."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    pts = sorted((r["content_position"], r["style_position"], r["label"]) for r in curve)
+    (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color="0.55", linewidth=1.4,
+                      label="layering: content + style mix")
+    for x, y, label in pts:
+        if label.startswith("mix"):
+            ax.annotate(label.split(" ")[1] + " %", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7,
+                        color="0.4")
+    for r in results:
+        ax.plot([r["content_position"]], [r["style_position"]], "*", markersize=12, label=r["label"][:48])
+    ax.set_xlabel("content position (1 = the content)")
+    ax.set_ylabel("style position (1 = the style)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    _save(fig, path)
+    return {"layering": _drawn(line)}

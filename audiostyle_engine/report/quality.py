@@ -105,6 +105,7 @@ class QualityReference:
     style_features: np.ndarray
     content_row: QualityRow
     style_row: QualityRow
+    style: np.ndarray | None = None  # the style at the reference level, for the layering curve
 
     @classmethod
     def build(cls, content: np.ndarray, content_rate: int, style: np.ndarray, style_rate: int) -> "QualityReference":
@@ -115,7 +116,19 @@ class QualityReference:
         content_dist = style_distance(c_feat, s_feat)
         return cls(content_rate, c, s_feat,
                    QualityRow("content itself", 1.0, content_dist, 1.0, 0.0, *style_components(c_feat, s_feat)),
-                   QualityRow("style itself", style_corr, 0.0, 0.0, 1.0))
+                   QualityRow("style itself", style_corr, 0.0, 0.0, 1.0), s)
+
+    def frontier(self, fractions=settings.QUALITY_MIX_FRACTIONS) -> list[QualityRow]:
+        """The layering curve: content + f·style (both at the reference level, the style looped or cut to
+        the content's length), measured like any result. A styled output is worth more than a mix only
+        where it lies above this curve (closer to the style at the same content position)."""
+        n = self.content.size
+        style = np.resize(self.style, n) if self.style is not None and self.style.size else np.zeros(n)
+        rows = [self.content_row]
+        for f in fractions:
+            rows.append(self.measure(f"mix {round(100 * f)} % style", (1 - f) * self.content + f * style,
+                                     self.sample_rate))
+        return rows + [self.style_row]
 
     def measure(self, label: str, samples: np.ndarray, sample_rate: int) -> QualityRow:
         x = to_reference(samples, sample_rate, self.sample_rate)
@@ -128,6 +141,16 @@ class QualityReference:
 
     def rows(self, results: list[tuple[str, np.ndarray, int]]) -> list[QualityRow]:
         return [self.content_row, self.style_row] + [self.measure(*r) for r in results]
+
+
+def frontier_margin(row: QualityRow | dict, curve: list[QualityRow | dict]) -> float:
+    """row's style position minus the layering curve's at row's content position (positive: beats layering)."""
+    def get(r, key):
+        return r[key] if isinstance(r, dict) else getattr(r, key)
+
+    pts = sorted((get(r, "content_position"), get(r, "style_position")) for r in curve)
+    xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    return float(get(row, "style_position") - np.interp(get(row, "content_position"), xs, ys))
 
 
 def _position(value: float, at_zero: float, at_one: float) -> float:

@@ -240,7 +240,9 @@ def test_beyond_paper_graph_validates():
     from audiostyle_engine.run import prepare
 
     graph = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml")
-    assert graph.nodes["styled"].params["domain"] == "waveform"
+    styled = graph.nodes["styled"]
+    assert styled.type == "feature_style" and styled.params["preset"] == "balanced"
+    assert styled.params["tolerance"] is not None  # it stops when converged
 
 
 def test_forced_bf16_where_it_is_slower_is_a_validation_warning(tmp_path, wav_file, rng, monkeypatch):

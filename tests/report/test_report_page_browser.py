@@ -40,8 +40,9 @@ def test_report_page_loads_its_images_and_audio(tiny_run, tmp_path):
         roles = browser.evaluate("[...document.querySelectorAll('.card')].map(c => c.dataset.role)")
         shot = keep_screenshot(browser.screenshot(tmp_path / "report_page.png"))
     print(f"screenshot: {shot}")
-    # 6 spectrograms (content, style, styled, 2 branches, output) + loss + correlation + timings
-    assert len(state["images"]) == 9
+    # 6 spectrograms (content, style, styled, 2 branches, output) + loss + correlation + timings + layering curve
+    assert len(state["images"]) == 10
+    assert "img/frontier_st.png" in [i["src"] for i in state["images"]]
     assert all(img["width"] > 0 and img["height"] > 0 for img in state["images"]), state["images"]
     assert len(state["audios"]) == 6
     for audio in state["audios"]:

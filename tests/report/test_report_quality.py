@@ -51,3 +51,22 @@ def test_style_distance_splits_into_its_statistics(reference):
     parts = np.array([row.style_level_db, row.style_spread_db, row.style_change_db])
     assert np.all(parts > 0)
     assert row.style_distance_db == pytest.approx(float(np.sqrt(np.mean(parts ** 2))), rel=1e-5)
+
+
+def test_layering_curve_runs_from_the_content_to_the_style_and_margins_read_off_it(rng):
+    from audiostyle_engine.report import quality as q
+
+    sr = 22050
+    t = np.arange(sr) / sr
+    content = (0.3 * np.sin(2 * np.pi * 440 * t))[None]
+    style = (0.3 * rng.standard_normal(sr))[None]
+    ref = q.QualityReference.build(content, sr, style, sr)
+    curve = ref.frontier()
+    assert curve[0].label == "content itself" and curve[-1].label == "style itself"
+    positions = [r.style_position for r in curve]
+    assert positions[1] > 0.0 and positions[-2] < 1.0
+    assert all(a <= b + 0.05 for a, b in zip(positions, positions[1:]))  # more style in the mix, closer to it
+    mix = curve[3]
+    assert abs(q.frontier_margin(mix, curve)) < 1e-9  # a point of the curve sits on it
+    above = {"content_position": mix.content_position, "style_position": mix.style_position + 0.2}
+    assert abs(q.frontier_margin(above, curve) - 0.2) < 1e-9

@@ -1,0 +1,228 @@
+"""A development set of real recordings for the quality bench, built from Debian packages.
+
+    apt-get install sonic-pi-samples hydrogen-data fluidsynth fluid-soundfont-gm alsa-utils
+    pip install mido
+    python bench/devset.py [CACHE_DIR]        # default: $AUDIOSTYLE_DEVSET or ~/.cache/audiostyle/devset
+
+Nothing is committed: this script assembles 30 s clips (mono, 44.1 kHz, float WAV) into the cache
+folder from recorded samples that the packages ship, and writes LICENSES.md beside them:
+
+- speech:  a man's voice reading the channel names (alsa-utils' speaker-test recordings), joined;
+- piano / trumpet / violin: phrases rendered with FluidSynth from the FluidR3 GM sound font
+  (sampled instruments; the phrases are written here as MIDI with mido);
+- rock:   a 120 bpm rock beat played on Hydrogen's GMRockKit (multi-sampled recorded kit);
+- amen / breakbeat / tabla / compus: Sonic Pi's recorded loops (CC0), tiled.
+
+The pairs are the paper's five kinds, each kind with other recordings than the others where the
+packages allow. The generated pairs of bench/signals.py stay for the tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SR = 44100
+CLIP_SECONDS = 30.0  # long enough for 10 s content, 10 s style and a second style excerpt
+VERSION = 1  # bump when a clip changes, so cached sets are rebuilt
+
+SONIC_PI = Path("/usr/share/sonic-pi/samples")
+ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
+ROCK_KIT = Path("/usr/share/hydrogen/data/drumkits/GMRockKit")
+SOUND_FONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+# The paper's kinds of pair (content, style), with the clip that plays each role.
+PAIRS = (("speech", "rock"), ("piano", "trumpet"), ("piano", "amen"), ("tabla", "breakbeat"), ("compus", "violin"))
+KINDS = {"speech+rock": "speech+drums", "piano+trumpet": "instrumental+trumpet", "piano+amen": "instrumental+drums",
+         "tabla+breakbeat": "rhythm+drums", "compus+violin": "rhythm+violin"}
+
+LICENCES = {
+    "speech": ("alsa-utils (Debian)", "/usr/share/sounds/alsa/{Front,Rear,Side}_*.wav, speaker-test voice prompts",
+               "GPL-2 (the package's copyright file covers every file it ships)"),
+    "piano": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 0 (Acoustic Grand Piano); "
+              "melody: the Minuet in G, BWV Anh. 114 (public domain), opening bars", "MIT (FluidR3 by Frank Wen)"),
+    "trumpet": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 56 (Trumpet); a phrase written here",
+                "MIT (FluidR3 by Frank Wen)"),
+    "violin": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 40 (Violin); a phrase written here",
+               "MIT (FluidR3 by Frank Wen)"),
+    "rock": ("hydrogen-data (Debian)", "drumkits/GMRockKit: Kick, Snare, HatClosed, Crash samples; a 120 bpm "
+             "rock pattern written here", "GPL-2+ (package copyright); drumkit.xml says GPL"),
+    "amen": ("sonic-pi-samples (Debian)", "loop_amen.flac", "CC0 1.0 (samples/README.md: freesound.org, public domain)"),
+    "breakbeat": ("sonic-pi-samples (Debian)", "loop_breakbeat.flac", "CC0 1.0"),
+    "tabla": ("sonic-pi-samples (Debian)", "loop_tabla.flac", "CC0 1.0"),
+    "compus": ("sonic-pi-samples (Debian)", "loop_compus.flac", "CC0 1.0"),
+}
+APT_PACKAGES = ("sonic-pi-samples", "hydrogen-data", "fluidsynth", "fluid-soundfont-gm", "alsa-utils")
+
+# Phrases as (midi note or None for a rest, beats). Minuet in G, BWV Anh. 114, bars 1-8.
+MINUET = [(74, 1), (67, .5), (69, .5), (71, .5), (72, .5), (74, 1), (67, 1), (67, 1),
+          (76, 1), (72, .5), (74, .5), (76, .5), (78, .5), (79, 1), (67, 1), (67, 1),
+          (72, 1), (74, .5), (72, .5), (71, .5), (69, .5), (71, 1), (72, .5), (71, .5), (69, .5), (67, .5),
+          (66, 1), (67, .5), (69, .5), (71, .5), (67, .5), (69, 3)]
+MINUET_BASS = [(55, 3), (59, 3), (60, 3), (59, 3), (57, 3), (55, 3), (62, 3), (50, 3)]
+TRUMPET = [(70, 1), (74, .5), (77, .5), (82, 2), (80, .5), (79, .5), (77, 1), (75, 1), (74, 2), (None, 1),
+           (72, .75), (74, .25), (75, 1), (77, 1), (79, 1.5), (77, .5), (74, 1), (70, 2), (None, 1)]
+VIOLIN = [(76, 2), (79, 1), (81, 1), (83, 3), (81, 1), (79, 1.5), (78, .5), (76, 2), (74, 1), (None, .5),
+          (71, .5), (72, 1), (74, 1), (76, 4)]
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("AUDIOSTYLE_DEVSET", Path.home() / ".cache" / "audiostyle" / "devset"))
+
+
+def _missing() -> list[str]:
+    need = {"sonic-pi-samples": SONIC_PI / "loop_amen.flac", "hydrogen-data": ROCK_KIT / "Kick-Med.wav",
+            "fluid-soundfont-gm": SOUND_FONT, "alsa-utils": ALSA_SOUNDS / "Front_Center.wav"}
+    missing = [pkg for pkg, path in need.items() if not path.exists()]
+    if shutil.which("fluidsynth") is None:
+        missing.append("fluidsynth")
+    return missing
+
+
+def _read(path: Path) -> np.ndarray:
+    """Mono float64 at 44.1 kHz."""
+    import librosa
+    import soundfile
+
+    x, sr = soundfile.read(str(path), dtype="float64", always_2d=True)
+    x = x.mean(axis=1)
+    return librosa.resample(x, orig_sr=sr, target_sr=SR) if sr != SR else x
+
+
+def _fit(x: np.ndarray, seconds: float = CLIP_SECONDS, tile: bool = True) -> np.ndarray:
+    """Tile (loops) or pad to `seconds`, peak 0.8."""
+    n = int(seconds * SR)
+    if x.size < n:
+        x = np.tile(x, n // x.size + 1) if tile else np.pad(x, (0, n - x.size))
+    x = x[:n]
+    return 0.8 * x / max(np.max(np.abs(x)), 1e-12)
+
+
+def _midi(tracks: list[tuple[int, list]], bpm: float, path: Path, repeat: int) -> None:
+    """One MIDI file, one channel per (program, phrase); each phrase repeated `repeat` times."""
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    for channel, (program, phrase) in enumerate(tracks):
+        track = mido.MidiTrack()
+        mid.tracks.append(track)
+        track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+        track.append(mido.Message("program_change", program=program, channel=channel, time=0))
+        wait = 0
+        for note, beats in phrase * repeat:
+            ticks = int(beats * 480)
+            if note is None:
+                wait += ticks
+                continue
+            track.append(mido.Message("note_on", note=note, velocity=90, channel=channel, time=wait))
+            track.append(mido.Message("note_off", note=note, velocity=0, channel=channel, time=ticks))
+            wait = 0
+    mid.save(str(path))
+
+
+def _render(tracks, bpm: float, repeat: int = 4) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as tmp:
+        mid, wav = Path(tmp) / "phrase.mid", Path(tmp) / "phrase.wav"
+        _midi(tracks, bpm, mid, repeat)
+        subprocess.run(["fluidsynth", "-ni", "-q", "-r", str(SR), "-g", "0.6", "-F", str(wav), str(SOUND_FONT),
+                        str(mid)], check=True, capture_output=True)
+        return _read(wav)
+
+
+def _speech() -> np.ndarray:
+    names = ["Front_Left", "Front_Center", "Front_Right", "Side_Left", "Side_Right", "Rear_Left", "Rear_Center",
+             "Rear_Right"]
+    gap = np.zeros(int(0.25 * SR))
+    parts = []
+    for name in names:
+        x = _read(ALSA_SOUNDS / f"{name}.wav")
+        loud = np.flatnonzero(np.abs(x) > 0.02 * np.max(np.abs(x)))  # trim the recordings' silences
+        parts += [x[max(0, loud[0] - 2000):loud[-1] + 2000], gap]
+    return _fit(np.concatenate(parts))  # ~11 s of voice, tiled to the clip length
+
+
+def _rock(bpm: float = 120.0) -> np.ndarray:
+    """Kick on 1 and 3 (and the and of 3), snare on 2 and 4, eighth hats, a crash every 4 bars."""
+    hit = {k: _read(ROCK_KIT / f"{k}.wav") for k in ("Kick-Med", "Snare-Med", "HatClosed-Med", "HatClosed-Soft",
+                                                      "Crash-Soft")}
+    step = 60 / bpm / 2  # eighth notes
+    n = int(CLIP_SECONDS * SR)
+    out = np.zeros(n + 4 * SR)
+    for i in range(int(CLIP_SECONDS / step) + 1):
+        names = ["HatClosed-Med" if i % 2 == 0 else "HatClosed-Soft"]
+        if i % 8 in (0, 4, 5):
+            names.append("Kick-Med")
+        if i % 8 in (2, 6):
+            names.append("Snare-Med")
+        if i % 32 == 0:
+            names.append("Crash-Soft")
+        start = int(i * step * SR)
+        for name in names:
+            s = hit[name]
+            out[start:start + s.size] += s[:out.size - start]
+    return _fit(out[:n])
+
+
+def _loop(name: str) -> np.ndarray:
+    return _fit(_read(SONIC_PI / f"loop_{name}.flac"))
+
+
+BUILDERS = {
+    "speech": _speech,
+    "piano": lambda: _fit(_render([(0, MINUET), (0, MINUET_BASS)], bpm=132), tile=False),
+    "trumpet": lambda: _fit(_render([(56, TRUMPET)], bpm=110)),
+    "violin": lambda: _fit(_render([(40, VIOLIN)], bpm=84)),
+    "rock": _rock,
+    "amen": lambda: _loop("amen"),
+    "breakbeat": lambda: _loop("breakbeat"),
+    "tabla": lambda: _loop("tabla"),
+    "compus": lambda: _loop("compus"),
+}
+
+
+def build(target: Path | None = None, quiet: bool = False) -> Path:
+    """Make every clip (once; a complete set with this VERSION is reused) and return the folder."""
+    target = Path(target) if target is not None else cache_dir()
+    manifest = target / "manifest.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("version") == VERSION:
+        return target
+    missing = _missing()
+    if missing:
+        raise RuntimeError(f"the development set needs Debian packages {', '.join(missing)}; install them with "
+                           f"apt-get install {' '.join(APT_PACKAGES)} (and pip install mido)")
+    from scipy.io import wavfile
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name, make in BUILDERS.items():
+        wavfile.write(str(target / f"{name}.wav"), SR, make().astype(np.float32))
+        if not quiet:
+            print(f"  {target / name}.wav", flush=True)
+    lines = ["# Licences of the development set", "",
+             f"Built by bench/devset.py (version {VERSION}) from the Debian packages {', '.join(APT_PACKAGES)}.", "",
+             "| clip | package | source | licence |", "|---|---|---|---|"]
+    lines += [f"| {name} | {pkg} | {src} | {lic} |" for name, (pkg, src, lic) in LICENCES.items()]
+    (target / "LICENSES.md").write_text("\n".join(lines) + "\n")
+    manifest.write_text(json.dumps({"version": VERSION, "sample_rate": SR, "clips": sorted(BUILDERS),
+                                    "pairs": ["+".join(p) for p in PAIRS]}, indent=1))
+    return target
+
+
+def make(name: str, seconds: float, seed: int = 0, folder: Path | None = None) -> np.ndarray:
+    """`seconds` of clip `name` (seed 1: the next excerpt, for the "another excerpt of the style" row)."""
+    from scipy.io import wavfile
+
+    folder = build(folder, quiet=True)
+    sr, x = wavfile.read(str(folder / f"{name}.wav"))
+    n = int(round(seconds * SR))
+    start = (seed * n) % max(1, x.size - n + 1)
+    return x[start:start + n].astype(np.float64)
+
+
+if __name__ == "__main__":
+    print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else None))

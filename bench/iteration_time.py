@@ -1,0 +1,81 @@
+"""Wall time per iteration on 10 s of content: the paper's configuration against graphs/beyond_paper.yaml's.
+
+    python bench/iteration_time.py [--iterations 8] [--repeats 2] [--threads 1]
+
+Both run in this one process on the same clips (bench/signals.py's piano content, drum style:
+10 s and 20 s as the paper), alternating, so machine load hits both alike; the figure that counts
+is the ratio. The paper side is the style_transfer node with graphs/paper.yaml's params (4096
+filters; its default fast implementation); the beyond side is the feature_style node with the
+params graphs/beyond_paper.yaml gives it. Per iteration = the optimiser's own clock over its
+iterations (setup — style targets, network loading — excluded, reported apart).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+
+def node_params(graph: Path, node_type: str) -> dict:
+    import yaml
+
+    doc = yaml.safe_load(graph.read_text())
+    for node in doc["nodes"].values():
+        if node.get("type") == node_type:
+            return {k: v for k, v in node.items() if k not in ("type", "inputs") and not str(v).startswith("${")}
+    raise SystemExit(f"{graph} has no {node_type} node")
+
+
+def timed(cls, content, style, params: dict) -> tuple[float, float, int]:
+    from tests.helpers.nodes import run_node
+
+    t0 = time.perf_counter()
+    _, rec, _ = run_node(cls, {"content": content, "style": style}, **params)
+    total = time.perf_counter() - t0
+    h = rec["history"]
+    iterations = h["iteration"][-1]
+    per_it = (h["seconds"][-1] - h["seconds"][0]) / max(iterations, 1)
+    return per_it, total - (h["seconds"][-1] - h["seconds"][0]), iterations
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--iterations", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    import torch
+
+    import signals
+    from audiostyle_engine.payloads import Audio
+    from nodes import FeatureStyle, Stft, StyleTransfer
+    from tests.helpers.nodes import run_node
+
+    torch.set_num_threads(args.threads)
+    repo = HERE.parent
+    paper = {**node_params(repo / "graphs" / "paper.yaml", "style_transfer"), "iterations": args.iterations,
+             "style_cache": False}
+    beyond = {**node_params(repo / "graphs" / "beyond_paper.yaml", "feature_style"), "iterations": args.iterations,
+              "tolerance": None}
+    spec = lambda x: run_node(Stft, {"audio": Audio(x[None].astype("float32"), signals.SR)})[0]["spectrogram"]  # noqa: E731
+    content, style = spec(signals.make("piano", 10.0)), spec(signals.make("drums", 20.0))
+    print(f"load average {os.getloadavg()[0]:.2f}; torch threads {args.threads}; paper {paper}; beyond {beyond}")
+    results = {"paper": [], "beyond": []}
+    for r in range(args.repeats):
+        for name, cls, params in (("paper", StyleTransfer, paper), ("beyond", FeatureStyle, beyond)):
+            per_it, setup, its = timed(cls, content, style, params)
+            results[name].append(per_it)
+            print(f"  {name:6s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations, setup {setup:.1f} s", flush=True)
+    best = {k: min(v) for k, v in results.items()}
+    print(f"best of {args.repeats}: paper {best['paper']:.3f} s/it, beyond_paper {best['beyond']:.3f} s/it, "
+          f"ratio beyond/paper {best['beyond'] / best['paper']:.2f}; load average {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""The optimisation behind the feature_style node: L-BFGS over a log-magnitude or a waveform, with
+a loss built from fixed feature extractors (pretrained.py, texture.py) instead of the paper's
+random conv layer. One L-BFGS iteration per step, so the tolerance is checked between iterations;
+the step's first evaluation (at the point the last line search accepted) comes from a one-entry cache."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    domain: str  # "logmag" or "waveform"
+    alpha: float  # content weight
+    beta: float  # pretrained Gram style weight
+    texture_weight: float
+    iterations: int
+    tolerance: float | None
+    tolerance_window: int
+    history_size: int = 10
+
+
+class Variable:
+    """Maps the optimised tensor z to the magnitude |S| and back to an output (log1p magnitude, phase)."""
+
+    def __init__(self, domain: str, stft_args: tuple, length: int, content_phase: np.ndarray):
+        self.domain, self.stft_args, self.length = domain, stft_args, length
+        self.content_phase = content_phase
+
+    def start(self, signal: np.ndarray) -> torch.Tensor:
+        if self.domain == "waveform":
+            return torch.from_numpy(signal.astype(np.float32))
+        return torch.log1p(self._spectrum(torch.from_numpy(signal.astype(np.float32))).abs())
+
+    def _spectrum(self, w: torch.Tensor) -> torch.Tensor:
+        from .._spectral import stft
+
+        return stft(w.unsqueeze(0), *self.stft_args)[0]
+
+    def magnitude(self, z: torch.Tensor) -> torch.Tensor:
+        if self.domain == "waveform":
+            s = self._spectrum(z)
+            return torch.sqrt(s.real ** 2 + s.imag ** 2 + 1e-12)  # |·| has no gradient at 0
+        return torch.expm1(z.clamp_min(0.0))
+
+    def output(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            if self.domain == "waveform":
+                s = self._spectrum(z)
+                return torch.log1p(s.abs()).numpy(), s.angle().numpy()
+            return z.clamp_min(0.0).numpy(), self.content_phase
+
+
+def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, variable: Variable | None = None,
+             content_logmag: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+    """L-BFGS over z; the history has the keys of the style_transfer node's (reports and the CLI read them)."""
+    z = z0.contiguous().clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([z], lr=1.0, max_iter=1, max_eval=40, history_size=cfg.history_size,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
+    cache: list = []
+    history = {"iteration": [], "loss": [], "content_loss": [], "style_loss": [], "texture_loss": [],
+               "content_correlation": [], "seconds": [], "evaluations": 0, "stopped": "iterations"}
+    t0 = time.perf_counter()
+
+    def evaluate():
+        if cache and torch.equal(cache[0], z.detach()):
+            return cache[1], cache[2], cache[3]
+        zz = z.detach().clone().requires_grad_(True)
+        loss, parts = loss_fn(zz)
+        grad, = torch.autograd.grad(loss, zz)
+        history["evaluations"] += 1
+        cache[:] = [z.detach().clone(), loss.detach(), grad, parts]
+        return loss.detach(), grad, parts
+
+    def closure():
+        loss, grad, _ = evaluate()
+        z.grad = grad.contiguous().clone()
+        return loss
+
+    def note(iteration):
+        from .core import correlation
+
+        loss, _, parts = evaluate()
+        history["iteration"].append(iteration)
+        history["loss"].append(float(loss))
+        for k in ("content", "style", "texture"):
+            history[f"{k}_loss"].append(float(parts[k]))
+        corr = float("nan")
+        if variable is not None and content_logmag is not None:
+            with torch.no_grad():
+                corr = float(correlation(torch.log1p(variable.magnitude(z.detach())), content_logmag))
+        history["content_correlation"].append(corr)
+        history["seconds"].append(time.perf_counter() - t0)
+
+    note(0)
+    for iteration in range(1, cfg.iterations + 1):
+        before = z.detach().clone()
+        opt.step(closure)
+        if torch.equal(before, z.detach()):
+            history["stopped"] = "no_progress"
+            break
+        note(iteration)
+        if progress:
+            progress(iteration, cfg.iterations, history["loss"][-1])
+        w = cfg.tolerance_window
+        if cfg.tolerance is not None and len(history["loss"]) > w and \
+                history["loss"][-1 - w] - history["loss"][-1] <= cfg.tolerance * abs(history["loss"][-1]):
+            history["stopped"] = "converged"
+            break
+    return z.detach(), history
+
+
+def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor, style_mag: torch.Tensor, *,
+               net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, sample_rate: int, n_fft: int,
+               hop_length: int):
+    """loss(z) = alpha·content + beta·pretrained style + texture_weight·texture, and its parts."""
+    pretrained = texture = None
+    if net is not None and (cfg.beta > 0 or cfg.alpha > 0):
+        from .pretrained import PretrainedLoss
+
+        pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block)
+    if cfg.texture_weight > 0:
+        from .texture import TextureLoss
+
+        texture = TextureLoss(style_mag, sample_rate, n_fft, hop_length)
+    zero = torch.zeros(())
+
+    def loss_fn(z):
+        mag = variable.magnitude(z)
+        content, style = pretrained(mag ** 2) if pretrained is not None else (zero, zero)
+        tex = texture(mag) if texture is not None else zero
+        total = cfg.alpha * content + cfg.beta * style + cfg.texture_weight * tex
+        return total, {"content": content.detach(), "style": style.detach(), "texture": tex.detach()}
+
+    return loss_fn

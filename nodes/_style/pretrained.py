@@ -1,0 +1,150 @@
+"""Features of a pretrained sound-effects CNN, used like VGG in image style transfer (Gatys et al. 2016).
+
+The network is the Cnn_9layers embedding net of aiSFX (Ma & Lerch, ISMIR 2022; Kong et al.'s DCASE
+cross-task baseline): four blocks of two 3×3 conv + batch-norm + ReLU layers (64, 128, 256, 512
+channels), 2×2 max pooling after the first three, over a 96-band log-mel spectrogram at 44.1 kHz.
+Its trained weights ship inside the `aisfx` 0.1.2 wheel (`pip install --no-deps aisfx==0.1.2`; its
+own requirements pin old numpy/librosa, and none of its code is imported here). Licence: the wheel's
+LICENSE file puts the pretrained model under CC BY 4.0 (attribution: A.B. Ma and A. Lerch, 2022),
+while its package metadata says MIT — the stricter reading, CC BY 4.0 with attribution, is what this
+project follows; the weights are never copied into this repository.
+
+The architecture is written out here (it is a few lines) and the front end is re-implemented in
+torch so that gradients flow from the features back to a magnitude or a waveform:
+
+    mel = M · |STFT(x)|² (n_fft 2048, hop 1024, Hann, htk mel, filters of unit area, 0–22.05 kHz)
+    input = log10(1 + 10000 · mel) / 9.4578       (aiSFX's "original" min-max normalisation)
+
+Our spectrograms have hop 512, so the network's frames are every second frame of ours. Level: aiSFX
+peak-normalises its input; here the power is scaled so the clip's mean power is that of a signal at
+the bench's reference RMS, which is differentiable and makes the features independent of level.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+SAMPLE_RATE = 44100
+N_FFT = 2048
+HOP_RATIO = 2  # the network's hop (1024) in frames of ours (512)
+N_MELS = 96
+LOG_SCALE = 10000.0
+INPUT_MAX = 9.457798957824707  # aiSFX's normalisation constant for log10(1 + 10000·mel)
+CHANNELS = (64, 128, 256, 512)
+REFERENCE_RMS = 0.1  # as bench/quality: every clip seen at one level
+INSTALL_HINT = "pip install --no-deps aisfx==0.1.2"
+
+
+def checkpoint_path() -> str:
+    spec = importlib.util.find_spec("aisfx")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"the pretrained features need the aisfx package's weights; install them with {INSTALL_HINT}")
+    return os.path.join(os.path.dirname(spec.origin), "models", "checkpoint.pth")
+
+
+def load_weights(path: str | None = None) -> dict[str, torch.Tensor]:
+    """The embedding net's tensors from the aisfx checkpoint, loaded with torch's weights-only unpickler."""
+    path = path or checkpoint_path()
+    # The checkpoint is (state_dict, {dataset: (numpy int, classes)}): allow exactly those numpy types.
+    try:
+        from numpy._core.multiarray import scalar  # numpy ≥ 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import scalar
+
+    allowed = [(scalar, "numpy.core.multiarray.scalar"), np.dtype, np.dtypes.Int64DType]
+    with torch.serialization.safe_globals(allowed):
+        state, _ = torch.load(path, map_location="cpu", weights_only=True)
+    prefix = "embedding_net."
+    return {k[len(prefix):]: v.float() for k, v in state.items() if k.startswith(prefix)}
+
+
+def random_weights(seed: int = 0, channels=CHANNELS) -> dict[str, torch.Tensor]:
+    """Weights of the same architecture, Kaiming-random: for tests, and a control without training."""
+    g = torch.Generator().manual_seed(seed)
+    out, cin = {}, 1
+    for b, c in enumerate(channels, start=1):
+        for i, ci in ((1, cin), (2, c)):
+            out[f"conv_block{b}.conv{i}.weight"] = torch.randn(c, ci, 3, 3, generator=g) * np.sqrt(2 / (ci * 9))
+            out[f"conv_block{b}.bn{i}.weight"] = torch.ones(c)
+            out[f"conv_block{b}.bn{i}.bias"] = torch.zeros(c)
+            out[f"conv_block{b}.bn{i}.running_mean"] = torch.zeros(c)
+            out[f"conv_block{b}.bn{i}.running_var"] = torch.ones(c)
+        cin = c
+    return out
+
+
+class FeatureNet:
+    """The four conv blocks, batch norm folded into each conv (eval mode); returns every block's activation."""
+
+    def __init__(self, weights: dict[str, torch.Tensor], device="cpu", eps: float = 1e-5):
+        self.layers = []
+        blocks = sorted({k.split(".")[0] for k in weights if k.startswith("conv_block")})
+        for b in blocks:
+            convs = []
+            for i in (1, 2):
+                w = weights[f"{b}.conv{i}.weight"]
+                scale = weights[f"{b}.bn{i}.weight"] / torch.sqrt(weights[f"{b}.bn{i}.running_var"] + eps)
+                bias = weights[f"{b}.bn{i}.bias"] - weights[f"{b}.bn{i}.running_mean"] * scale
+                convs.append(((w * scale[:, None, None, None]).to(device), bias.to(device)))
+            self.layers.append(convs)
+        self.mel = torch.from_numpy(_mel_filters()).to(device)
+
+    def front_end(self, power: torch.Tensor) -> torch.Tensor:
+        """|STFT|² [bins, frames] at our hop → the network's input [1, 1, frames/2, 96]."""
+        power = power[:, ::HOP_RATIO]
+        target = REFERENCE_RMS ** 2 * 0.375 * N_FFT  # E|X_k|² of white noise at that RMS through a Hann window
+        power = power * (target / power.mean().clamp_min(1e-20))
+        mel = self.mel @ power
+        return (torch.log10(1 + LOG_SCALE * mel) / INPUT_MAX).T[None, None]
+
+    def __call__(self, power: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
+        x = self.front_end(power)
+        outs = []
+        for b, convs in enumerate(self.layers[:upto]):
+            for w, bias in convs:
+                x = F.relu(F.conv2d(x, w, bias, padding=1))
+            outs.append(x[0])  # [channels, time, mels]
+            if b < 3:
+                x = F.max_pool2d(x, 2)
+        return outs
+
+
+def _mel_filters() -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=0.0, fmax=SAMPLE_RATE / 2, htk=True,
+                               norm=1.0).astype(np.float32)
+
+
+def gram(feats: torch.Tensor) -> torch.Tensor:
+    """[channels, time, mels] → channels × channels, divided by the number of positions."""
+    f = feats.reshape(feats.shape[0], -1)
+    return f @ f.T / f.shape[1]
+
+
+class PretrainedLoss:
+    """Σ_l ‖G_l(x) − G_l(style)‖² / ‖G_l(style)‖² over the style blocks, and
+    ‖F_c(x) − F_c(content)‖² / ‖F_c(content)‖² at the content block: both scale-free, so alpha and beta
+    weigh comparable numbers whatever the clip."""
+
+    def __init__(self, net: FeatureNet, content_power: torch.Tensor, style_power: torch.Tensor,
+                 style_blocks=(1, 2, 3, 4), content_block: int = 4):
+        self.net, self.style_blocks, self.content_block = net, tuple(style_blocks), content_block
+        self.upto = max(max(self.style_blocks), content_block)
+        with torch.no_grad():
+            style = net(style_power, self.upto)
+            self.style_grams = {b: gram(style[b - 1]) for b in self.style_blocks}
+            self.content_feats = net(content_power, self.upto)[content_block - 1]
+
+    def __call__(self, power: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self.net(power, self.upto)
+        style = sum(((gram(feats[b - 1]) - g) ** 2).sum() / (g ** 2).sum().clamp_min(1e-20)
+                    for b, g in self.style_grams.items())
+        c, target = feats[self.content_block - 1], self.content_feats
+        frames = min(c.shape[1], target.shape[1])
+        content = ((c[:, :frames] - target[:, :frames]) ** 2).sum() / (target[:, :frames] ** 2).sum().clamp_min(1e-20)
+        return content, style

@@ -1,0 +1,155 @@
+"""feature_style: style transfer through fixed feature extractors instead of the paper's random conv layer."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from audiostyle_engine import settings
+from audiostyle_engine.errors import InputFileError, ParameterError
+from audiostyle_engine.payloads import PortKind, Spectrogram
+from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
+
+# Presets users pick by ear: name -> params they set (measured in README, "Sounding like the style").
+PRESETS = {
+    "subtle": {"alpha": 1.0, "beta": 1.0, "texture_weight": 0.0},
+    "balanced": {"alpha": 0.3, "beta": 1.0, "texture_weight": 0.0},
+    "strong": {"alpha": 0.1, "beta": 1.0, "texture_weight": 0.0},
+}
+
+
+class FeatureStyle(Node):
+    spec = NodeSpec(
+        type_name="feature_style",
+        category="spectral",
+        uses_device=True,
+        exclusive_device=True,
+        summary="Style transfer with a pretrained sound CNN's Gram matrices and/or sound-texture statistics.",
+        doc="Like VGG in image style transfer: Gram matrices of the aiSFX sound-effects CNN's four conv blocks "
+            "(pretrained weights from `pip install --no-deps aisfx==0.1.2`, CC BY 4.0, Ma & Lerch 2022) as the style "
+            "loss, its deepest block as the content loss, and optionally the McDermott-Simoncelli texture statistics; "
+            "L-BFGS from the content over its log-magnitude (output keeps the content's phase) or its waveform.",
+        inputs=(Port("content", PortKind.SPECTROGRAM, "log1p magnitude with phase (stft keep_phase: true)"),
+                Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred")),
+        outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
+        report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
+            "history", losses=(("loss", "total (α·content + β·style + texture)"), ("content_loss", "content"),
+                               ("style_loss", "pretrained Gram style"), ("texture_loss", "texture statistics")),
+            correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
+        params=(
+            Param("preset", "choice", None, "subtle / balanced / strong: sets alpha, beta and texture_weight "
+                  "together, over any values given for them (null: use those values)", choices=tuple(PRESETS), nullable=True),
+            Param("alpha", "float", 1.0, "content weight (deepest block's features, relative error)", min=0.0),
+            Param("beta", "float", 1.0, "pretrained Gram style weight (relative error summed over style_blocks); "
+                  "0: no pretrained network", min=0.0),
+            Param("texture_weight", "float", 0.0, "weight of the sound-texture statistics loss (envelope moments, "
+                  "modulation power, cross-band correlation)", min=0.0),
+            Param("style_blocks", "list", [1, 2, 3, 4], "conv blocks (1-4) whose Gram matrices make the style loss"),
+            Param("content_block", "int", 4, "conv block whose features make the content loss", min=1, max=4),
+            Param("domain", "choice", "logmag", "logmag: optimise the log-magnitude, output with the content's phase; "
+                  "waveform: optimise the signal through a differentiable STFT", choices=("logmag", "waveform")),
+            Param("init", "choice", "content", "content: start from the content; content_noise: the content plus "
+                  "white noise noise_db below it", choices=("content", "content_noise")),
+            Param("noise_db", "float", -30.0, "level of the start's noise relative to the content's RMS",
+                  min=-120.0, max=0.0, unit="dB"),
+            Param("iterations", "int", 60, "L-BFGS iterations", min=1, max=100000),
+            Param("tolerance", "float", None, "stop when the loss fell by less than this fraction over "
+                  "tolerance_window iterations", min=0.0, nullable=True),
+            Param("tolerance_window", "int", settings.TOLERANCE_WINDOW, "iterations the tolerance looks back", min=1),
+            Param("weights", "choice", "pretrained", "pretrained: aiSFX's trained weights; random: the same "
+                  "architecture with random weights (a control)", choices=("pretrained", "random")),
+            Param("seed", "int", None, "seed for the start's noise and random weights (null: the run's --seed, else 0)",
+                  nullable=True, min=0),
+        ),
+    )
+
+    @classmethod
+    def check_params(cls, params):
+        problems = []
+        blocks = params["style_blocks"]
+        if not blocks or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 4 for b in blocks):
+            problems.append(ParamProblem("style_blocks", f"style_blocks={blocks!r} must list conv blocks 1 to 4"))
+        return problems
+
+    def resolved(self) -> dict:
+        """The params with the preset applied (a preset sets alpha, beta and texture_weight)."""
+        p = dict(self.params)
+        if p["preset"] is not None:
+            p.update(PRESETS[p["preset"]])
+        return p
+
+    def process(self, ctx, content: Spectrogram, style: Spectrogram) -> dict:
+        import torch
+
+        from ._style import feature_opt as fo
+
+        p = self.resolved()
+        self._check_inputs(content, style)
+        seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
+        cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
+                               p["tolerance"], p["tolerance_window"])
+        net = None
+        if cfg.alpha > 0 or cfg.beta > 0:
+            from ._style import pretrained as pt
+
+            try:
+                weights = pt.load_weights() if p["weights"] == "pretrained" else pt.random_weights(seed)
+            except FileNotFoundError as e:
+                raise ParameterError(f"feature_style: {e} (or set beta: 0 and alpha: 0 to use the texture loss alone)") from e
+            net = pt.FeatureNet(weights)
+        stft_args = (content.n_fft, content.hop_length, content.win_length, content.window)
+        style_mag = torch.from_numpy(np.ascontiguousarray(style.linear_magnitude().mean(axis=0), dtype=np.float32))
+        out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
+        histories = []
+        t0 = time.perf_counter()
+        for ch in range(content.channels):
+            signal = _content_signal(content, ch)
+            if p["init"] == "content_noise":
+                rng = np.random.default_rng(seed + ch)
+                rms = float(np.sqrt(np.mean(signal ** 2)))
+                signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
+            variable = fo.Variable(cfg.domain, stft_args, content.length, content.phase[ch])
+            content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
+            loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, style_blocks=tuple(p["style_blocks"]),
+                                    content_block=p["content_block"], sample_rate=content.sample_rate,
+                                    n_fft=content.n_fft, hop_length=content.hop_length)
+            label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
+
+            def progress(i, n, loss, label=label):
+                ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
+
+            z, history = fo.optimise(loss_fn, variable.start(signal), cfg, progress, variable, torch.log1p(content_mag))
+            out[ch], phase[ch] = variable.output(z)
+            histories.append(history)
+        ctx.record("history", histories[0])
+        ctx.record("seconds", time.perf_counter() - t0)
+        ctx.record("negative_bins_fraction", 0.0)
+        return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
+                                           content.window, content.length, "log1p", phase, content.source,
+                                           {"style_source": style.source})}
+
+    def _check_inputs(self, content: Spectrogram, style: Spectrogram) -> None:
+        for name, s in (("content", content), ("style", style)):
+            if s.scale != "log1p":
+                raise ParameterError(f"{name} spectrogram must have scale log1p; set scale: log1p on its stft")
+            if s.frames < 16:
+                raise InputFileError(f"{name} {s.label} has {s.frames} frames; feature_style needs at least 16 "
+                                     "(about 0.2 s) — use a longer clip")
+        if content.phase is None:
+            raise ParameterError(f"feature_style starts from the content's signal and needs its phase; set keep_phase: "
+                                 f"true on the stft of {content.label}")
+        if (content.sample_rate, content.n_fft, content.hop_length) != (style.sample_rate, style.n_fft, style.hop_length):
+            raise ParameterError("content and style spectrograms differ in sample rate, n_fft or hop; use one stft setting")
+        if content.n_fft != 2048 or content.hop_length != 512 or content.sample_rate != 44100:
+            raise ParameterError("feature_style's pretrained front end expects 44.1 kHz, n_fft 2048, hop 512 (the "
+                                 "paper's stft); resample to 44100 Hz and use those stft settings")
+
+
+def _content_signal(content: Spectrogram, channel: int) -> np.ndarray:
+    import torch
+
+    from ._spectral import istft
+
+    spec = torch.polar(torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[channel:channel + 1])),
+                       torch.from_numpy(np.ascontiguousarray(content.phase[channel:channel + 1])))
+    return istft(spec, content.n_fft, content.hop_length, content.win_length, content.window, content.length)[0].numpy()

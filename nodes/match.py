@@ -1,0 +1,70 @@
+"""match: move the long-term spectrum, dynamics, level contour and loudness of a signal towards a reference."""
+from __future__ import annotations
+
+import numpy as np
+
+from audiostyle_engine.errors import ParameterError
+from audiostyle_engine.payloads import PortKind
+from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
+
+
+class Match(Node):
+    spec = NodeSpec(
+        type_name="match",
+        category="signal",
+        summary="Match the long-term spectrum, dynamics and loudness (and optionally the level contour) to a reference.",
+        inputs=(Port("audio", PortKind.AUDIO, "the signal to change, e.g. the styled output"),
+                Port("reference", PortKind.AUDIO, "the sound to match, e.g. the style")),
+        outputs=(Port("audio", PortKind.AUDIO),),
+        params=(
+            Param("strength", "float", 1.0, "overall amount: 0 = unchanged, 1 = matched; scales every step",
+                  min=0.0, max=1.0),
+            Param("spectrum", "float", 1.0, "amount of the third-octave long-term spectrum match", min=0.0, max=1.0),
+            Param("dynamics", "float", 1.0, "amount of the short-term level spread match", min=0.0, max=1.0),
+            Param("envelope", "float", 0.0, "amount of the reference's level contour (its rhythm) imposed, "
+                  "the reference looped", min=0.0, max=1.0),
+            Param("loudness", "float", 1.0, "amount of the integrated loudness (BS.1770) match", min=0.0, max=1.0),
+            Param("max_peak_db", "float", -1.0, "after every step, turn down so the peak stays below this",
+                  min=-60.0, max=6.0, unit="dBFS"),
+        ),
+    )
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        return {"audio": inputs.get("audio", UNKNOWN)}
+
+    def process(self, ctx, audio, reference) -> dict:
+        from . import _match_dsp as dsp
+        from .normalize import integrated_loudness
+
+        if audio.sample_rate != reference.sample_rate:
+            raise ParameterError(f"match inputs have different sample rates ({audio.sample_rate} and "
+                                 f"{reference.sample_rate} Hz); add a resample node before one of them")
+        p, sr = self.params, audio.sample_rate
+        amount = {k: p["strength"] * p[k] for k in ("spectrum", "dynamics", "envelope", "loudness")}
+        x = audio.samples.astype(np.float64)
+        ref = reference.samples.mean(axis=0).astype(np.float64)
+        if np.max(np.abs(x)) <= 1e-9 or np.max(np.abs(ref)) <= 1e-9:
+            ctx.warn(f"{audio.label if np.max(np.abs(x)) <= 1e-9 else reference.label} is silent; left as it is")
+            return {"audio": audio}
+        record = {}
+        if amount["spectrum"] > 0:
+            gain = dsp.spectrum_gain_db(x.mean(axis=0), ref, sr, amount["spectrum"])
+            x = dsp.apply_gain_db(x, gain)
+            record["spectrum_gain_db_range"] = [round(float(gain.min()), 2), round(float(gain.max()), 2)]
+        for step, fn in (("dynamics", dsp.dynamics_gain), ("envelope", dsp.envelope_gain)):
+            if amount[step] > 0:
+                x = x * fn(x.mean(axis=0), ref, sr, amount[step])[None, :]
+        if amount["loudness"] > 0:
+            have, want = integrated_loudness(x, sr), integrated_loudness(ref[None, :], sr)
+            if np.isfinite(have) and np.isfinite(want):
+                x = x * 10 ** (amount["loudness"] * (want - have) / 20)
+                record["loudness_change_db"] = round(float(amount["loudness"] * (want - have)), 2)
+        ceiling = 10 ** (p["max_peak_db"] / 20)
+        peak = float(np.max(np.abs(x)))
+        if peak > ceiling:
+            x = x * (ceiling / peak)
+            record["peak_limited_db"] = round(float(20 * np.log10(ceiling / peak)), 2)
+        for key, value in record.items():
+            ctx.record(key, value)
+        return {"audio": audio.with_samples(x.astype(np.float32))}

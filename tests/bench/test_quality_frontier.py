@@ -1,0 +1,78 @@
+"""bench/quality.py's mix frontier and its graphs: mechanics on made-up rows and tiny clips, not quality numbers."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from tests.helpers import REPO
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path[:0] = [str(REPO / "bench")]
+    spec = importlib.util.spec_from_file_location("bench_quality", REPO / "bench" / "quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    sys.path.remove(str(REPO / "bench"))
+
+
+def _rows():
+    # content at (1, 1), mixes along a straight line to the style excerpt at (0, 0)
+    refs = [("content", 1.0), ("mix20", 0.8), ("mix50", 0.5), ("mix80", 0.2), ("style*", 0.0)]
+    rows = [{"pair": "a+b", "config": c, "content_correlation": x, "position": x, "tagger_ratio": x ** 2}
+            for c, x in refs]
+    rows.append({"pair": "a+b", "config": "out/gl", "content_correlation": 0.65, "position": 0.45,
+                 "tagger_ratio": 0.6})
+    return rows
+
+
+def test_margins_are_measured_against_the_mix_curve_at_the_outputs_content_correlation(bench):
+    rows = _rows()
+    bench.add_frontier(rows)
+    out = rows[-1]
+    assert out["objective_margin"] == pytest.approx(0.45 - 0.65)  # the line y = x
+    # tagger frontier: linear between the mix20 (0.8, 0.64) and mix50 (0.5, 0.25) points
+    assert out["tagger_margin"] == pytest.approx(0.6 - (0.25 + (0.65 - 0.5) / 0.3 * (0.64 - 0.25)))
+    assert all(abs(r["objective_margin"]) < 1e-12 for r in rows[:-1])  # the curve's own points sit on it
+
+
+def test_summary_keeps_the_worst_pair(bench):
+    rows = _rows() + [dict(r, pair="c+d") for r in _rows()]
+    rows[-1]["position"] = 0.9  # the second pair's output is worse than layering
+    bench.add_frontier(rows)
+    s = bench.summarise(rows)["out/gl"]
+    assert s["worst_objective_margin"] == pytest.approx(0.9 - 0.65)
+    assert s["objective_margin"] == pytest.approx(((0.45 - 0.65) + (0.9 - 0.65)) / 2)
+
+
+def test_mixes_are_at_equal_rms(bench, rng):
+    content = rng.standard_normal(1000) * 5.0
+    style = rng.standard_normal(1200) * 0.01  # quieter and longer: scaled up and cut
+    for f in bench.MIX_FRACTIONS:
+        m = bench.mix(content, style, f)
+        assert m.size == content.size
+        c_part = (1 - f) * bench.quality.equal_rms(content)
+        np.testing.assert_allclose(np.sqrt(np.mean((m - c_part) ** 2)), f * bench.quality.REFERENCE_RMS, rtol=1e-6)
+        np.testing.assert_allclose(np.sqrt(np.mean(c_part ** 2)), (1 - f) * bench.quality.REFERENCE_RMS, rtol=1e-6)
+
+
+@pytest.mark.parametrize("config", ["match", "wave_alpha1+match", "pre_logmag", "pre_logmag+match_envelope"])
+def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng, config):
+    from audiostyle_engine.run import prepare
+
+    c = wav_file("c.wav", np.zeros((1, 4410), dtype=np.float32) + 0.1)
+    s = wav_file("s.wav", np.zeros((1, 4410), dtype=np.float32) + 0.1)
+    st, match = bench.POST.get(config, (bench.OPTIMISERS.get(config), None))
+    params = None if st is None else {"n_filters": 8, "iterations": 1, **st}
+    if config in bench.FEATURE:
+        params, match = {"node": "feature_style", "iterations": 1, **bench.FEATURE[config]}, bench.FEATURE_POST.get(config)
+    path = tmp_path / "g.yaml"
+    path.write_text(bench.graph_yaml(c, s, tmp_path, params, ("gl",), 2, match))
+    prepare(path)  # raises with every problem if the graph is wrong
+    text = path.read_text()
+    assert ("type: match" in text) == ("match" in config)
+    assert ("type: feature_style" in text) == config.startswith("pre_")

@@ -1,0 +1,150 @@
+"""feature_style mechanics: the pretrained front end passes gradients, losses vanish at their own target,
+texture statistics see what they claim, presets set what they say. Quality is bench/quality.py's job."""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from audiostyle_engine.errors import ParameterError
+from audiostyle_engine.payloads import Audio
+from nodes import FeatureStyle, Stft
+from nodes._style import pretrained as pt
+from nodes._style import texture as tx
+from tests.helpers.audio import SR, chirp, noise
+from tests.helpers.nodes import run_node
+
+HAS_AISFX = importlib.util.find_spec("aisfx") is not None
+
+
+def _power(x: np.ndarray) -> torch.Tensor:
+    import librosa
+
+    return torch.from_numpy(np.abs(librosa.stft(x.astype(np.float32), n_fft=2048, hop_length=512)) ** 2)
+
+
+def _net(pretrained: bool) -> pt.FeatureNet:
+    return pt.FeatureNet(pt.load_weights() if pretrained else pt.random_weights(0))
+
+
+@pytest.mark.parametrize("pretrained", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not HAS_AISFX, reason="aisfx weights not installed (pip install --no-deps aisfx==0.1.2)"))])
+def test_gradients_flow_through_the_front_end_to_the_log_magnitude(rng, pretrained):
+    net = _net(pretrained)
+    content = chirp(seconds=0.5)[0]
+    style = noise(rng, seconds=0.5)[0]
+    loss = pt.PretrainedLoss(net, _power(content), _power(style))
+    z = torch.log1p(_power(content).sqrt()).requires_grad_(True)
+    c, s = loss(torch.expm1(z) ** 2)
+    (c + s).backward()
+    c, s = c.detach(), s.detach()
+    g = z.grad
+    assert torch.isfinite(g).all()
+    assert float(c) < 1e-10 and float(s) > 1e-3  # at the content: no content loss, some style loss
+    # every frequency region of the input gets gradient: low, middle and top bins
+    for band in (slice(1, 50), slice(300, 500), slice(800, 1000)):
+        assert float(g[band].abs().sum()) > 0
+
+
+@pytest.mark.skipif(not HAS_AISFX, reason="aisfx weights not installed (pip install --no-deps aisfx==0.1.2)")
+def test_pretrained_weights_load_into_the_architecture():
+    w = pt.load_weights()
+    assert w["conv_block1.conv1.weight"].shape == (64, 1, 3, 3)
+    assert w["conv_block4.conv2.weight"].shape == (512, 512, 3, 3)
+    assert set(w) >= set(pt.random_weights(0))  # every tensor the net reads is there
+
+
+def test_pretrained_loss_vanishes_at_its_targets(rng):
+    net = _net(False)
+    p = _power(noise(rng, seconds=0.5)[0])
+    c, s = pt.PretrainedLoss(net, p, p)(p)
+    assert float(c) < 1e-10 and float(s) < 1e-10
+
+
+def test_front_end_does_not_depend_on_level(rng):
+    net = _net(False)
+    p = _power(noise(rng, seconds=0.5)[0])
+    torch.testing.assert_close(net.front_end(p), net.front_end(p * 100.0))
+
+
+def test_missing_weights_give_the_install_command(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps aisfx==0\.1\.2"):
+        pt.checkpoint_path()
+
+
+def _am_noise(rng, rate_hz: float, seconds: float = 3.0) -> torch.Tensor:
+    t = np.arange(int(SR * seconds)) / SR
+    x = rng.standard_normal(t.size) * (1.0 + 0.9 * np.sin(2 * np.pi * rate_hz * t))
+    return _power(x).sqrt()
+
+
+def test_texture_statistics_match_for_a_signal_against_itself(rng):
+    mag = _am_noise(rng, 4.0)
+    loss = tx.TextureLoss(mag, SR, 2048, 512)
+    assert float(loss(mag)) < 1e-10
+    assert float(loss(_am_noise(rng, 12.0))) > 1e-2
+
+
+def test_modulation_power_sits_in_the_band_of_the_modulation_rate(rng):
+    filters = torch.from_numpy(tx.band_filters(SR, 2048))
+    for rate, band in ((3.0, 2), (12.0, 4)):  # bands: 0.5-1, 1-2, 2-4, 4-8, 8-16, 16-32 Hz
+        stats = tx.statistics(_am_noise(rng, rate), filters, SR / 512)
+        assert int(stats["modulation"].mean(dim=0).argmax()) == band
+
+
+def test_texture_loss_has_gradients(rng):
+    loss = tx.TextureLoss(_am_noise(rng, 4.0), SR, 2048, 512)
+    z = torch.log1p(_am_noise(rng, 8.0)).requires_grad_(True)
+    loss(torch.expm1(z)).backward()
+    assert torch.isfinite(z.grad).all() and float(z.grad.abs().sum()) > 0
+
+
+def _spectrograms(rng, seconds=1.0):
+    content = Audio(chirp(seconds=seconds), SR)
+    style = Audio(noise(rng, seconds=seconds), SR)
+    return (run_node(Stft, {"audio": content})[0]["spectrogram"], run_node(Stft, {"audio": style})[0]["spectrogram"])
+
+
+@pytest.mark.parametrize("domain", ["logmag", "waveform"])
+def test_node_lowers_its_loss_and_returns_a_phase(rng, domain):
+    c, s = _spectrograms(rng)
+    out, rec, _ = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=3, domain=domain,
+                           texture_weight=1.0)
+    spec = out["spectrogram"]
+    assert spec.magnitude.shape == c.magnitude.shape and spec.phase is not None
+    assert (spec.magnitude >= 0).all()
+    h = rec["history"]
+    assert h["loss"][-1] < h["loss"][0] and h["iteration"][-1] >= 1
+    if domain == "logmag":
+        np.testing.assert_array_equal(spec.phase, c.phase)  # the content's phase is kept
+
+
+def test_content_noise_start_adds_noise_at_the_stated_level(rng):
+    c, s = _spectrograms(rng)
+    start = {}
+    for init in ("content", "content_noise"):
+        rec = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=1, alpha=0.0, beta=0.0,
+                       texture_weight=1e-12, init=init, noise_db=-20.0)[1]
+        start[init] = rec["history"]["content_correlation"][0]
+    assert start["content"] > 0.999 and start["content_noise"] < start["content"] - 0.01
+
+
+def test_presets_set_what_they_say():
+    from nodes.feature_style import PRESETS
+
+    defaults = {p.name: p.default for p in FeatureStyle.spec.params}
+    for name, values in PRESETS.items():
+        resolved = FeatureStyle({**defaults, "preset": name}).resolved()
+        assert {k: resolved[k] for k in values} == values
+    assert FeatureStyle({**defaults, "alpha": 0.7}).resolved()["alpha"] == 0.7  # no preset: the given values
+
+
+def test_content_without_phase_is_refused(rng):
+    c, s = _spectrograms(rng)
+    from dataclasses import replace
+
+    with pytest.raises(ParameterError, match="keep_phase: true"):
+        run_node(FeatureStyle, {"content": replace(c, phase=None), "style": s}, weights="random", iterations=1)
