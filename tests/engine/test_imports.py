@@ -9,10 +9,6 @@ from tests.helpers import REPO
 
 PACKAGES = ("audiostyle_engine", "nodes")
 COMPOSITION_ROOT = "audiostyle_engine.run"
-# The one circle left on this branch: the style node's optimiser loop (params.optimise) and its History.
-# The issue-11 branch (style node) removes params.py's import of core; delete this entry when it lands.
-# Only this exact circle is let through: any other, or a larger one containing it, fails.
-TOLERATED = [["nodes._style.core", "nodes._style.params"]]
 
 
 def project_modules() -> dict[str, Path]:
@@ -102,7 +98,7 @@ def test_the_walk_sees_lazy_relative_and_absolute_imports():
 
 
 def test_no_import_circle_anywhere():
-    assert [c for c in cycles(import_graph()) if c not in TOLERATED] == []
+    assert cycles(import_graph()) == []
 
 
 def test_the_engine_imports_nodes_only_in_its_composition_root():
