@@ -87,10 +87,16 @@ def measure_cpu_bf16_speedup() -> float:
     return fp32 / bf16
 
 
+# Variables that cap the instruction set oneDNN, MKL or ATen may use: with one set, the same CPU runs
+# bf16 at another speed (ONEDNN_MAX_CPU_ISA=AVX2 makes it ~100x slower on an AVX-512-BF16 EPYC).
+ISA_LIMIT_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY")
+
+
 def _probe_key(info: dict) -> str:
     import torch
 
-    text = json.dumps({"cpu": info, "threads": torch.get_num_threads(), "torch": torch.__version__,
+    limits = {name: os.environ[name] for name in ISA_LIMIT_VARIABLES if name in os.environ}
+    text = json.dumps({"cpu": info, "threads": torch.get_num_threads(), "torch": torch.__version__, "isa_limits": limits,
                        "shape": settings.PRECISION_PROBE_SHAPE, "version": PROBE_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

@@ -67,6 +67,16 @@ def test_probe_result_is_cached_per_machine(tmp_path):
     assert entry["speedup"] == 0.5 and entry["cpu"] == precision.cpu_info() and len(calls) == 1
 
 
+def test_an_instruction_set_limit_is_probed_apart(tmp_path, monkeypatch):
+    for name in precision.ISA_LIMIT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert precision.cpu_bf16_speedup(tmp_path, lambda: 2.0) == 2.0
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # the same CPU, its bf16 instructions switched off
+    assert precision.cpu_bf16_speedup(tmp_path, lambda: 0.01) == 0.01
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert precision.cpu_bf16_speedup(tmp_path, no_probe) == 2.0
+
+
 def test_the_real_probe_on_this_machine(tmp_path):
     """One real measurement: a finite positive ratio, cached, and auto consistent with it."""
     ratio = precision.cpu_bf16_speedup(tmp_path)
