@@ -156,7 +156,7 @@ def decide(requested: str, device: str, cache_dir: Path | None = None, *, info=N
                                            "so bf16 would be emulated and slower")
     ratio = speedup() if callable(speedup) else speedup
     ratio = cpu_bf16_speedup(cache_dir) if ratio is None else float(ratio)
-    measured = f"a bf16 GEMM measured {ratio:.2f}x the speed of fp32 on this CPU ({info['model']}"
+    measured = f"a bf16 GEMM measured {_times(ratio)}x the speed of fp32 on this CPU ({info['model']}"
     measured += f", {', '.join(has)})" if has else ", no bf16 instructions)"
     if requested == "bf16":
         return Decision("bf16", requested, f"bf16 requested; {measured}", ratio)
@@ -165,12 +165,17 @@ def decide(requested: str, device: str, cache_dir: Path | None = None, *, info=N
     return Decision("fp32", requested, f"auto: {measured}, below the {threshold:g}x that bf16 needs to pay", ratio)
 
 
+def _times(ratio: float) -> str:
+    # Two decimals hide an emulated bf16 (0.004x would print as 0.00x); below 0.01 one significant digit.
+    return f"{ratio:.2f}" if ratio >= 0.01 else f"{ratio:.1g}"
+
+
 def slow_bf16_warning(decision: Decision) -> str | None:
     """The warning for a forced bf16 that measured slower than fp32 (None when it pays or was not measured)."""
     if decision.requested != "bf16" or decision.speedup is None or decision.speedup >= 1.0:
         return None
     return (f"precision: bf16 runs {1 / decision.speedup:.1f}x slower than fp32 on this CPU (probe GEMM: bf16 at "
-            f"{decision.speedup:.2f}x fp32's speed); use precision: auto (or fp32)")
+            f"{_times(decision.speedup)}x fp32's speed); use precision: auto (or fp32)")
 
 
 def validation_device() -> str:

@@ -42,6 +42,8 @@ def test_fp32_is_never_probed_and_bf16_is_kept_with_its_warning():
     assert warning == ("precision: bf16 runs 40.0x slower than fp32 on this CPU (probe GEMM: bf16 at 0.03x fp32's "
                        "speed); use precision: auto (or fp32)")
     assert slow_bf16_warning(decide("bf16", "cpu", info=AMX, speedup=lambda: 5.0)) is None
+    emulated = decide("auto", "cpu", info=AVX512_BF16, speedup=lambda: 0.004)  # oneDNN capped at AVX2
+    assert "measured 0.004x the speed of fp32" in emulated.reason
     assert slow_bf16_warning(decide("auto", "cpu", info=AVX512_BF16, speedup=lambda: 0.5)) is None
 
 
