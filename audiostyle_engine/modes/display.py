@@ -2,20 +2,18 @@
 with rich) on a terminal, one line per finished file otherwise, and the summary and status tables."""
 from __future__ import annotations
 
-import io
-import shutil
 import sys
 import time
 from datetime import datetime
 
-from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from ..progress import format_seconds, is_terminal, terminal_console
+from ..progress import format_seconds, terminal_console
+from ..tables import format_table
 
 SHOWN_RUNNING = 8  # running files listed in the live status; more would push the finished lines off screen
 
@@ -148,19 +146,6 @@ class BatchDisplay:
         else:
             self.stream.write(text + "\n")
             self.stream.flush()
-
-
-def format_table(rows: list[list[str]], header: list[str]) -> str:
-    """A rich table as text for print(): fitted to the terminal's width when stdout is one, else at its
-    natural width (a log or a pipe gets whole paths, never cells folded over several lines)."""
-    table = Table(*header, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for row in rows:
-        table.add_row(*(Text(str(c)) for c in row))
-    tty = is_terminal(sys.stdout)
-    width = shutil.get_terminal_size().columns if tty else 100_000
-    out = io.StringIO()
-    Console(file=out, width=width, force_terminal=tty, no_color=not tty, highlight=False).print(table)
-    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
 
 
 def _clip(text: str, width: int = 140) -> str:
