@@ -33,8 +33,12 @@ def cmd_run(args) -> int:
     elif not args.quiet:
         hooks.append(TerminalProgress())  # silent unless stderr is a terminal
     graph = prepare(args.graph, parse_sets(args.set))
-    result = run_graph(graph, device=args.device, seed=args.seed, hooks=hooks, provenance=not args.no_provenance,
-                       cache_dir=_cache_dir(args), report=False if args.no_report else args.report)
+    try:
+        result = run_graph(graph, device=args.device, seed=args.seed, hooks=hooks, provenance=not args.no_provenance,
+                           cache_dir=_cache_dir(args), report=False if args.no_report else args.report)
+    finally:
+        for hook in hooks:  # a failed run: end the live bars before the error is printed
+            hook.close()
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     summary = {"outputs": [str(p) for p in result.outputs], "seconds": round(result.seconds, 2), "device": result.device,

@@ -1,27 +1,47 @@
-"""What batch and watch show: a live line (files done/total, the running files' progress, ETA) on a
-terminal, one line per finished file otherwise, and the summary and status tables."""
+"""What batch and watch show: a live status (files done/total, ETA, the running files' nodes and bars, drawn
+with rich) on a terminal, one line per finished file otherwise, and the summary and status tables."""
 from __future__ import annotations
 
 import sys
 import time
 from datetime import datetime
 
-from ..progress import format_seconds
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from ..progress import format_seconds, terminal_console
+from ..tables import format_table
+
+SHOWN_RUNNING = 8  # running files listed in the live status; more would push the finished lines off screen
 
 
 class BatchDisplay:
-    def __init__(self, stream=None, live: bool | None = None, quiet: bool = False, total: int | None = None):
-        self.stream = stream or sys.stderr
-        self.live = self.stream.isatty() if live is None else live
+    """Events from the coordinator → what the user sees. ``live`` (default: the stream is a terminal) draws a
+    rich Live status under the finished-file lines; ``console`` (a rich Console) replaces the stream, e.g.
+    ``Console(file=StringIO(), force_terminal=True)`` in tests. The status is redrawn from the coordinator's
+    ticks (no refresh thread), at most every 0.2 s unless something started or ended."""
+
+    def __init__(self, stream=None, live: bool | None = None, quiet: bool = False, total: int | None = None,
+                 console: Console | None = None):
+        if console is None:
+            stream = stream or sys.stderr
+            console = Console(file=stream, force_terminal=True, highlight=False) if live else terminal_console(stream)
+        self.console = console
+        self.stream = console.file
+        self.live = console.is_terminal if live is None else live
         self.quiet = quiet
         self.total = total  # None in watch mode: files keep coming
         self.finished = 0
         self.failed = 0
         self.started_at = time.monotonic()
         self.busy_seconds = 0.0
-        self.current: dict[str, str] = {}  # rel -> progress text
+        self.current: dict[str, tuple[str, float | None]] = {}  # rel -> (node text, fraction done or None)
         self._last_draw = 0.0
         self._node_changed = False
+        self._live: Live | None = None
 
     # -- events from the coordinator ----------------------------------------------------------------
     def begin(self, total: int | None, swept: int = 0, interrupted: int = 0, recovered: int = 0) -> None:
@@ -37,7 +57,7 @@ class BatchDisplay:
         pass
 
     def file_started(self, rel: str) -> None:
-        self.current[rel] = "starting"
+        self.current[rel] = ("starting", None)
         self.tick(force=True)
 
     def file_skipped(self, result, status: str) -> None:
@@ -64,11 +84,39 @@ class BatchDisplay:
         if rel not in self.current:
             return  # reported by a worker after its file already finished
         text = f"[{node_index}/{node_count}] {node_id}"
-        if not self.current[rel].startswith(text):
+        if self.current[rel][0] != text:
             self._node_changed = True  # a node starting is worth a redraw even inside the rate limit
-        if done is not None and total:
-            text += f" {100 * min(1.0, done / total):3.0f}%"
-        self.current[rel] = text
+        fraction = min(1.0, done / total) if done is not None and total else None
+        self.current[rel] = (text, fraction)
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def headline(self, now: float | None = None) -> str:
+        """Files done of total, failures and ETA, e.g. ``2/5, 1 failed, ETA 40s``."""
+        now = time.monotonic() if now is None else now
+        head = f"{self.finished}/{self.total}" if self.total is not None else f"{self.finished} done"
+        if self.failed:
+            head += f", {self.failed} failed"
+        if self.total and self.finished:
+            head += f", ETA {format_seconds((now - self.started_at) / self.finished * (self.total - self.finished))}"
+        return head
+
+    def status(self) -> Group:
+        """The live status: the headline (with a bar over the files when their number is known) and one row
+        per running file: its path, its node, a bar and the percentage when the node reports them."""
+        top = Table.grid(padding=(0, 1))
+        if self.total:
+            top.add_row(ProgressBar(total=self.total, completed=self.finished, width=30), Text(self.headline()))
+        else:
+            top.add_row(Text(self.headline()))
+        rows = Table.grid(padding=(0, 1))
+        running = list(self.current.items())
+        for rel, (text, fraction) in running[:SHOWN_RUNNING]:
+            bar = ProgressBar(total=1.0, completed=fraction, width=20) if fraction is not None else Text("")
+            pct = f"{100 * fraction:3.0f}%" if fraction is not None else ""
+            rows.add_row(Text(f"  {rel}:", overflow="ellipsis", no_wrap=True), Text(text), bar, Text(pct))
+        if len(running) > SHOWN_RUNNING:
+            rows.add_row(Text(f"  … {len(running) - SHOWN_RUNNING} more running"), "", "", "")
+        return Group(top, rows)
 
     def tick(self, in_flight: int = 0, backlog: int = 0, force: bool = False) -> None:
         if not self.live or self.quiet:
@@ -78,36 +126,26 @@ class BatchDisplay:
             return
         self._last_draw = now
         self._node_changed = False
-        head = f"{self.finished}/{self.total}" if self.total is not None else f"{self.finished} done"
-        if self.failed:
-            head += f", {self.failed} failed"
-        elapsed = now - self.started_at
-        if self.total and self.finished:
-            head += f", ETA {format_seconds(elapsed / self.finished * (self.total - self.finished))}"
-        running = "; ".join(f"{rel}: {text}" for rel, text in list(self.current.items())[:3])
-        line = f"{head} | {running}" if running else head
-        self.stream.write("\r\033[K" + line[:200])
-        self.stream.flush()
+        if self._live is None:
+            self._live = Live(self.status(), console=self.console, auto_refresh=False, transient=True)
+            self._live.start()
+        self._live.update(self.status(), refresh=True)
 
     def close(self) -> None:
-        """Clear the live line, so what follows starts on a clean line."""
-        if self.live and not self.quiet:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+        """Clear the live status, so what follows (the summary) starts on a clean screen line."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
     def line(self, text: str) -> None:
+        """A line that stays: printed above the live status on a terminal, plainly (no wrapping) otherwise."""
         if self.live:
-            self.stream.write("\r\033[K")
-        self.stream.write(text + "\n")
-        self.stream.flush()
-
-
-def format_table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            if self._live is not None:
+                self._live.refresh()
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
 
 def _clip(text: str, width: int = 140) -> str:

@@ -74,17 +74,15 @@ def compare_files(results: list[str], content: str, style: str, report_dir: str 
 
 
 def format_table(rows: list[quality.QualityRow]) -> str:
-    """A plain-text table for the terminal."""
-    width = max(len("result"), *(len(r.label) for r in rows))
-    head = f"{'result':<{width}}  {'content corr':>12}  {'style dist dB':>13}  {'content pos':>11}  {'style pos':>9}"
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(f"{r.label:<{width}}  {_fmt(r.content_correlation, 12)}  {_fmt(r.style_distance_db, 13, 2)}  "
-                     f"{_fmt(r.content_position, 11)}  {_fmt(r.style_position, 9)}")
-    return "\n".join(lines)
+    """The quality table for the terminal."""
+    from ..tables import format_table as table
+
+    return table([[r.label, _fmt(r.content_correlation), _fmt(r.style_distance_db, 2), _fmt(r.content_position),
+                   _fmt(r.style_position)] for r in rows],
+                 ["result", "content corr", "style dist dB", "content pos", "style pos"], right=(1, 2, 3, 4))
 
 
-def _fmt(value: float, width: int, digits: int = 3) -> str:
+def _fmt(value: float, digits: int = 3) -> str:
     import math
 
-    return f"{'–':>{width}}" if value is None or not math.isfinite(value) else f"{value:>{width}.{digits}f}"
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"

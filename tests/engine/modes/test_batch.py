@@ -229,18 +229,38 @@ def test_pool_workers_share_the_cores_instead_of_oversubscribing(tmp_path, stems
 
 
 def test_live_display_shows_files_done_of_total_current_file_and_eta(tmp_path, stems):
+    from audiostyle_engine.modes.display import BatchDisplay
+    from tests.helpers.terminal import drawn_text, fake_terminal
+
+    src, files = stems
+    console = fake_terminal()
+    plan = Plan.create(half_gain_graph(tmp_path), src, tmp_path / "out")
+    display = BatchDisplay(console=console)
+    run_batch(plan, sorted(p for p in src.rglob("*") if p.is_file()), InlineExecutor(), display)
+    display.close()
+    drawn = drawn_text(console)
+    assert "1/3, ETA" in drawn
+    assert "bass.wav: [2/3] louder" in drawn  # the running file's node
+    assert "3/3" in drawn and "ok   bass.wav → " in drawn  # finished files stay printed above the status
+    raw = console.file.getvalue()
+    assert raw.rfind("\033[?25h") > raw.rfind("\033[?25l") >= 0  # the live status hid the cursor; closed, it is back
+
+
+def test_batch_display_off_a_terminal_writes_plain_lines_only(tmp_path, stems, monkeypatch):
     import io
 
     from audiostyle_engine.modes.display import BatchDisplay
 
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich alone would take this for a terminal
     src, files = stems
     stream = io.StringIO()
     plan = Plan.create(half_gain_graph(tmp_path), src, tmp_path / "out")
-    run_batch(plan, sorted(p for p in src.rglob("*") if p.is_file()), InlineExecutor(), BatchDisplay(stream, live=True))
-    frames = stream.getvalue().split("\r\033[K")
-    assert any(f.startswith("1/3, ETA") for f in frames)
-    assert any("bass.wav: [2/3] louder" in f for f in frames)  # the running file's node
-    assert any(f.startswith("3/3") for f in frames)
+    display = BatchDisplay(stream)
+    run_batch(plan, sorted(p for p in src.rglob("*") if p.is_file()), InlineExecutor(), display)
+    display.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3 and all(line.startswith("ok   ") for line in lines)
+    assert "\033" not in stream.getvalue() and "\r" not in stream.getvalue()
 
 
 def test_two_inputs_with_the_same_output_name_do_not_overwrite_each_other(tmp_path, stems):
