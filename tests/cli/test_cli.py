@@ -164,3 +164,12 @@ def test_second_run_with_the_same_style_uses_the_cache(tiny, tmp_path):
     run(tmp_path / "b.wav")
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == files  # found, not stored again
     assert read_audio(tmp_path / "a.wav")[0].shape == read_audio(tmp_path / "b.wav")[0].shape
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `audiostyle nodes | head -1`: the reader goes away before the listing is written.
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "nodes"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and "Traceback" not in err and "internal error" not in err, err
