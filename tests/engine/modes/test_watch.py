@@ -170,6 +170,18 @@ def start_watch(graph: Path, src: Path, out: Path, *extra: str) -> subprocess.Po
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
+@contextlib.contextmanager
+def watch_process(graph: Path, src: Path, out: Path, *extra: str):
+    """A watch process that is killed (and reaped) if the test leaves it running."""
+    proc = start_watch(graph, src, out, *extra)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def committed(row) -> bool:
     """Killed between renaming its output into place and recording it: the output is complete."""
     output = Path(row["output"])
@@ -220,27 +232,17 @@ def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_pa
     names = [f"stem {i}.wav" for i in range(3)]
     for name in names:
         write_audio(src / name, noise(rng, seconds=SLOW_SECONDS, channels=2))
-    proc = start_watch(graph, src, out, "--workers", workers)
-    try:
+    with watch_process(graph, src, out, "--workers", workers) as proc:
         before_kill = kill_9_mid_job(proc, out)  # the state the killed process left
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     done_before = {rel for rel, r in before_kill.items() if r["status"] == "done" or
                    (r["status"] == "running" and committed(r))}
     interrupted = {rel for rel, r in before_kill.items() if r["status"] == "running" and not committed(r)}
 
-    proc = start_watch(graph, src, out, "--workers", workers)
-    try:
+    with watch_process(graph, src, out, "--workers", workers) as proc:
         rows = wait_for(lambda: (lambda r: r if len(r) == len(names) and all(x["status"] == "done" for x in r.values())
                                  else None)(rows_or_empty(out)), "every file to be done after the restart")
         proc.send_signal(signal.SIGTERM)
         log, _ = proc.communicate(timeout=PATIENCE)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, log
     assert interrupted and done_before  # the kill met a finished job and one in the middle of its work
     assert "interrupted by an earlier run" in log
@@ -260,16 +262,11 @@ def test_sigterm_lets_the_running_job_finish(tmp_path, rng):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     graph = half_gain_graph(tmp_path, SLOW_GRAPH)
-    proc = start_watch(graph, src, out)
-    try:
+    with watch_process(graph, src, out) as proc:
         write_audio(src / "long.wav", noise(rng, seconds=SLOW_SECONDS, channels=2))
         wait_for(lambda: any(r["status"] == "running" for r in rows_or_empty(out).values()), "the job to start")
         proc.send_signal(signal.SIGTERM)
         log, _ = proc.communicate(timeout=PATIENCE)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, log
     assert "stopping after the running job" in log
     assert journal_rows(out)["long.wav"]["status"] == "done"
