@@ -1,6 +1,7 @@
 """feature_style: style transfer through fixed feature extractors instead of the paper's random conv layer."""
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -69,6 +70,12 @@ class FeatureStyle(Node):
         blocks = params["style_blocks"]
         if not blocks or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 4 for b in blocks):
             problems.append(ParamProblem("style_blocks", f"style_blocks={blocks!r} must list conv blocks 1 to 4"))
+        p = {**params, **PRESETS.get(params["preset"], {})}
+        # Caught here rather than minutes into a batch: the weights ship in a wheel that `pip install .` leaves
+        # out (its own requirements pin old numpy and librosa). find_spec imports nothing.
+        if p["weights"] == "pretrained" and (p["alpha"] > 0 or p["beta"] > 0) and importlib.util.find_spec("aisfx") is None:
+            problems.append(ParamProblem("weights", "the pretrained features need the aisfx package's weights; install "
+                                                    "them with pip install --no-deps aisfx==0.1.2 (or weights: random)"))
         return problems
 
     def resolved(self) -> dict:

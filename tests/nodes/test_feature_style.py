@@ -3,6 +3,7 @@ texture statistics see what they claim, presets set what they say. Quality is be
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,6 +74,20 @@ def test_missing_weights_give_the_install_command(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match=r"pip install --no-deps aisfx==0\.1\.2"):
         pt.checkpoint_path()
+
+
+@pytest.mark.skipif(not HAS_AISFX, reason="aisfx weights not installed (pip install --no-deps aisfx==0.1.2)")
+def test_missing_weights_fail_validation_at_the_styled_node(monkeypatch):
+    from audiostyle_engine.errors import GraphValidationError
+    from audiostyle_engine.run import prepare
+
+    graph = Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml"
+    prepare(graph)  # with the weights installed it validates
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "aisfx" else real(name, *a))
+    with pytest.raises(GraphValidationError, match=r"beyond_paper\.yaml:\d+:\d+: node 'styled' \(feature_style\).*"
+                                                   r"pip install --no-deps aisfx==0\.1\.2"):
+        prepare(graph)
 
 
 def _am_noise(rng, rate_hz: float, seconds: float = 3.0) -> torch.Tensor:
