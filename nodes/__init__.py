@@ -6,6 +6,7 @@ from .load import Load
 from .match import Match
 from .mix import Mix
 from .mono import Mono
+from .morph import Morph
 from .normalize import Normalize
 from .resample import Resample
 from .stft import Stft
@@ -13,4 +14,4 @@ from .style_transfer import StyleTransfer
 from .trim import Trim
 from .write import Write
 
-NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, FeatureStyle, Istft, Mix, Match, Fx, Write)
+NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, FeatureStyle, Istft, Mix, Match, Morph, Fx, Write)

@@ -31,7 +31,10 @@ class FeatureStyle(Node):
             "loss, its deepest block as the content loss, and optionally the McDermott-Simoncelli texture statistics; "
             "L-BFGS from the content over its log-magnitude (output keeps the content's phase) or its waveform.",
         inputs=(Port("content", PortKind.SPECTROGRAM, "log1p magnitude with phase (stft keep_phase: true)"),
-                Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred")),
+                Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred"),
+                Port("start", PortKind.SPECTROGRAM, "where the optimisation starts, with its phase (e.g. the stft of a "
+                     "morph of the content); the content loss still refers to `content`. Default: the content",
+                     optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
             "history", losses=(("loss", "total (α·content + β·style + texture)"), ("content_loss", "content"),
@@ -85,13 +88,14 @@ class FeatureStyle(Node):
             p.update(PRESETS[p["preset"]])
         return p
 
-    def process(self, ctx, content: Spectrogram, style: Spectrogram) -> dict:
+    def process(self, ctx, content: Spectrogram, style: Spectrogram, start: Spectrogram | None = None) -> dict:
         import torch
 
         from ._style import feature_opt as fo
 
         p = self.resolved()
         self._check_inputs(content, style)
+        start = self._check_start(content, start)
         seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
         cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
                                p["tolerance"], p["tolerance_window"])
@@ -110,12 +114,13 @@ class FeatureStyle(Node):
         histories = []
         t0 = time.perf_counter()
         for ch in range(content.channels):
-            signal = _content_signal(content, ch)
+            start_ch = ch if start.channels > 1 else 0
+            signal = _content_signal(start, start_ch)
             if p["init"] == "content_noise":
                 rng = np.random.default_rng(seed + ch)
                 rms = float(np.sqrt(np.mean(signal ** 2)))
                 signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
-            variable = fo.Variable(cfg.domain, stft_args, content.length, content.phase[ch])
+            variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch])
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, style_blocks=tuple(p["style_blocks"]),
                                     content_block=p["content_block"], sample_rate=content.sample_rate,
@@ -135,6 +140,24 @@ class FeatureStyle(Node):
                                            content.window, content.length, "log1p", phase, content.source,
                                            {"style_source": style.source})}
 
+    @staticmethod
+    def _check_start(content: Spectrogram, start: Spectrogram | None) -> Spectrogram:
+        if start is None:
+            return content
+        if start.phase is None:
+            raise ParameterError(f"feature_style's start {start.label} needs its phase; set keep_phase: true on its stft")
+        if (start.sample_rate, start.n_fft, start.hop_length, start.frames) != \
+                (content.sample_rate, content.n_fft, content.hop_length, content.frames):
+            raise ParameterError(f"feature_style's start {start.label} has {start.frames} frames at {start.sample_rate} "
+                                 f"Hz and the content {content.frames} at {content.sample_rate} Hz; make the start "
+                                 "from the content (e.g. a morph of it) with the same stft settings")
+        if start.channels not in (1, content.channels):
+            raise ParameterError(f"feature_style's start {start.label} has {start.channels} channels and the content "
+                                 f"{content.channels}; give it one channel or as many as the content")
+        if start.scale != "log1p":
+            raise ParameterError("the start spectrogram must have scale log1p; set scale: log1p on its stft")
+        return start
+
     def _check_inputs(self, content: Spectrogram, style: Spectrogram) -> None:
         for name, s in (("content", content), ("style", style)):
             if s.scale != "log1p":
@@ -153,6 +176,7 @@ class FeatureStyle(Node):
 
 
 def _content_signal(content: Spectrogram, channel: int) -> np.ndarray:
+    """The signal a spectrogram with phase stands for (the content's, or the start's)."""
     import torch
 
     from ._spectral import istft

@@ -163,3 +163,23 @@ def test_content_without_phase_is_refused(rng):
 
     with pytest.raises(ParameterError, match="keep_phase: true"):
         run_node(FeatureStyle, {"content": replace(c, phase=None), "style": s}, weights="random", iterations=1)
+
+
+def test_start_input_sets_where_the_optimisation_begins_and_the_phase(rng):
+    """With a start, the first iterate is the start (lower content correlation than the content itself), the
+    content loss still refers to the content, and the logmag output keeps the start's phase."""
+    c, s = _spectrograms(rng)
+    other = run_node(Stft, {"audio": Audio(noise(rng, seconds=1.0, amp=0.05) + chirp(seconds=1.0), SR)})[0]["spectrogram"]
+    out, rec, _ = run_node(FeatureStyle, {"content": c, "style": s, "start": other}, weights="random", iterations=3,
+                           alpha=1.0, beta=0.0)
+    h = rec["history"]
+    assert h["content_correlation"][0] < 0.99  # began away from the content ...
+    assert h["content_correlation"][-1] > h["content_correlation"][0]  # ... and the content loss pulled it back
+    np.testing.assert_array_equal(out["spectrogram"].phase, other.phase)
+
+
+def test_start_with_other_frames_is_refused(rng):
+    c, s = _spectrograms(rng)
+    short = _spectrograms(rng, seconds=0.5)[0]
+    with pytest.raises(ParameterError, match="frames"):
+        run_node(FeatureStyle, {"content": c, "style": s, "start": short}, weights="random", iterations=1)
