@@ -100,7 +100,9 @@ def test_report_lists_params_timings_and_device(tiny_run):
     assert metrics["graph"]["nodes"]["st"]["params"]["n_filters"] == 64
     assert metrics["graph"]["nodes"]["blend"]["inputs"] == {"a": "dry", "b": "wet"}
     assert set(metrics["timings"]) == set(tiny_run.graph.order)
-    assert metrics["timings"]["st"] == max(metrics["timings"].values())
+    # Which node is slowest depends on the machine and on what was imported before (run alone, the first
+    # node's imports cost seconds): check what is recorded, not a ranking of times.
+    assert all(isinstance(v, float) and v >= 0 for v in metrics["timings"].values())
     page = (tiny_run.report_dir / "report.html").read_text()
     assert "n_filters: 64" in page and "style_transfer" in page
     assert "http://" not in page and "https://" not in page  # nothing to fetch
