@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import signals  # noqa: E402
-from audiostyle_engine import quality  # noqa: E402
+from audiostyle_engine import quality, settings  # noqa: E402
 
 SR = signals.SR
 
@@ -91,9 +91,9 @@ FEATURE.update({"morph05+pre_a03": {"alpha": 0.3}, "morph05+pre_logmag": {}})
 for _name in MORPH:
     POST[_name] = (None, None)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
-# Dense near the content: there the curve bends most (a little of a drum loop fills every silence of a
-# voice at once), and a straight line from the content to the 20 % mix overstated margins by up to 0.34.
-MIX_FRACTIONS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8)
+# Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
+# margins there by up to 0.34 on the real set.
+MIX_FRACTIONS = settings.QUALITY_MIX_FRACTIONS
 # The default run (about 25 min on this shared 2-core machine): the paper, each option alone, the winner.
 CORE_CONFIGS = ("paper", "bounded_lbfgsb", "bounded_lbfgs", "autocorr", "widths", "waveform", "waveform_content",
                 "combined_wave", "wave_alpha1")

@@ -70,3 +70,20 @@ def test_layering_curve_runs_from_the_content_to_the_style_and_margins_read_off_
     assert abs(q.frontier_margin(mix, curve)) < 1e-9  # a point of the curve sits on it
     above = {"content_position": mix.content_position, "style_position": mix.style_position + 0.2}
     assert abs(q.frontier_margin(above, curve) - 0.2) < 1e-9
+
+
+def test_layering_curve_is_sampled_where_it_bends_near_the_content(rng):
+    """A little noise under a gated tone fills every gap at once, so the curve bends hard near the content:
+    a 5 % mix must sit on the curve, not far above a straight line from the content to a 20 % mix."""
+    from audiostyle_engine.report import quality as q
+
+    sr = 22050
+    t = np.arange(2 * sr) / sr
+    gate = (np.sin(2 * np.pi * 2 * t) > 0).astype(float)  # the tone is silent half of the time
+    content = (0.3 * np.sin(2 * np.pi * 440 * t) * gate)[None]
+    style = (0.3 * rng.standard_normal(t.size))[None]
+    ref = q.QualityReference.build(content, sr, style, sr)
+    curve = ref.frontier()
+    a_little = ref.measure("5 % mix", 0.95 * ref.content + 0.05 * np.resize(ref.style, ref.content.size), sr)
+    assert a_little.style_position > 0.1  # the bend: 5 % of the style already moves the style position
+    assert abs(q.frontier_margin(a_little, curve)) < 0.02
