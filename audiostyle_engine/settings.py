@@ -76,6 +76,19 @@ MATCH_MAX_GAIN_DB = 24.0  # no bin, frame or envelope step is boosted or cut by 
 MATCH_LEVEL_SECONDS = 0.05  # short-term level window: one drum hit, one syllable
 MATCH_ACTIVE_RANGE_DB = 40.0  # frames within this of the loudest count as active (the rest is silence)
 
+# feature_style's presets (nodes/feature_style.py; not in the paper), picked by ear and measured on the real-recording
+# set in README ("Presets and graphs/beyond_paper.yaml"): name -> the params each one sets.
+FEATURE_STYLE_PRESETS = {
+    "subtle": {"alpha": 1.0, "beta": 1.0, "texture_weight": 0.0},
+    "balanced": {"alpha": 0.3, "beta": 1.0, "texture_weight": 0.0},
+    "strong": {"alpha": 0.1, "beta": 1.0, "texture_weight": 0.0},
+}
+
+# The morph node (nodes/morph.py; not in the paper): cross-synthesis on the paper's STFT.
+MORPH_AMOUNT = 0.5  # half-way between the two envelopes per band, in dB
+MORPH_BANDS = 64  # mel bands of the envelopes, as the quality measures' mel resolution
+MORPH_MAX_BOOST_DB = 30.0  # above this, a near-silent bin would be raised into hiss
+
 # Where computed style targets are kept between runs (nodes/_style/cache.py), keyed by content hashes.
 CACHE_DIR_ENV = "AUDIOSTYLE_CACHE_DIR"
 

@@ -12,11 +12,7 @@ from audiostyle_engine.payloads import PortKind, Spectrogram
 from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
 # Presets users pick by ear: name -> params they set (measured in README, "Sounding like the style").
-PRESETS = {
-    "subtle": {"alpha": 1.0, "beta": 1.0, "texture_weight": 0.0},
-    "balanced": {"alpha": 0.3, "beta": 1.0, "texture_weight": 0.0},
-    "strong": {"alpha": 0.1, "beta": 1.0, "texture_weight": 0.0},
-}
+PRESETS = settings.FEATURE_STYLE_PRESETS
 
 
 class FeatureStyle(Node):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from audiostyle_engine import settings
 from audiostyle_engine.errors import ParameterError
 from audiostyle_engine.payloads import PortKind
 from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
-N_FFT = 2048
-HOP = 512
+N_FFT = settings.N_FFT
+HOP = settings.HOP_LENGTH
 
 
 class Morph(Node):
@@ -26,12 +27,12 @@ class Morph(Node):
                 Port("reference", PortKind.AUDIO, "the sound whose envelopes are imposed, e.g. the style")),
         outputs=(Port("audio", PortKind.AUDIO),),
         params=(
-            Param("amount", "float", 0.5, "0 = unchanged, 1 = the reference's band envelopes exactly "
+            Param("amount", "float", settings.MORPH_AMOUNT, "0 = unchanged, 1 = the reference's band envelopes exactly "
                   "(geometric interpolation between the two per band and frame)", min=0.0, max=1.0),
-            Param("bands", "int", 64, "mel bands of the envelopes: fewer keeps more of the signal's own "
-                  "spectral detail", min=4, max=256),
-            Param("max_boost_db", "float", 30.0, "cap on the gain of any bin, so near-silent parts of the "
-                  "signal are not raised into hiss", min=0.0, max=120.0, unit="dB"),
+            Param("bands", "int", settings.MORPH_BANDS, "mel bands of the envelopes: fewer keeps more of the "
+                  "signal's own spectral detail", min=4, max=256),
+            Param("max_boost_db", "float", settings.MORPH_MAX_BOOST_DB, "cap on the gain of any bin, so "
+                  "near-silent parts of the signal are not raised into hiss", min=0.0, max=120.0, unit="dB"),
         ),
     )
 
@@ -59,8 +60,8 @@ class Morph(Node):
         return {"audio": audio.with_samples(out.astype(np.float32))}
 
 
-def morph(x: np.ndarray, reference: np.ndarray, sample_rate: int, amount: float, bands: int = 64,
-          max_boost_db: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+def morph(x: np.ndarray, reference: np.ndarray, sample_rate: int, amount: float, bands: int = settings.MORPH_BANDS,
+          max_boost_db: float = settings.MORPH_MAX_BOOST_DB) -> tuple[np.ndarray, np.ndarray]:
     """(x with its band envelopes moved `amount` of the way to the reference's, the per-bin gain in dB)."""
     import librosa
 
