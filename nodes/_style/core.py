@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -457,9 +457,15 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
         for term in extra_terms:
             term.bind(binding)
 
+    def piece_cfg(piece):
+        # The content loss sums over frames while the Gram is a per-frame mean, so a segment of L of the N
+        # frames would weigh content L/N as much as the whole run does: scale alpha back to the whole's balance.
+        frames = piece.shape[1]
+        return cfg if frames == n_frames else replace(cfg, alpha=cfg.alpha * n_frames / frames)
+
     if cfg.implementation == "plain":
         def build(piece):
-            return PlainObjective(piece, style_t, weights, cfg, style_weights, terms, extra_terms)
+            return PlainObjective(piece, style_t, weights, piece_cfg(piece), style_weights, terms, extra_terms)
         rank = cfg.n_filters
     else:
         layers = [fast.Layer.from_weights(w, cfg.precision) for w in weights]
@@ -469,7 +475,7 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
         layer_terms[0] = layer_terms[0] + extra_terms  # the extra terms see the main layer's features
 
         def build(piece):
-            return FastObjective(piece, layers, targets, cfg, layer_terms)
+            return FastObjective(piece, layers, targets, piece_cfg(piece), layer_terms)
 
     if parametrisation is not None:
         objective = build(content_dev)

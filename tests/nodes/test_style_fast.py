@@ -127,12 +127,14 @@ def test_long_content_is_split_into_crossfaded_segments():
     whole, _ = transfer(content, style, whole_cfg, device="cpu", seed=0)
 
     # Segmented ≈ whole: close to it, and nearly as good under the whole content's objective (each segment
-    # matches the style's Gram on its own, which the whole objective does not ask for: measured 2.9x).
-    assert np.corrcoef(out.ravel(), whole.ravel())[0, 1] > 0.85
+    # matches the style's Gram on its own, which the whole objective does not ask for). Each segment keeps the
+    # whole run's content/style balance (alpha scaled by frames): measured correlation 0.94 and 1.8x the whole's
+    # loss; without the scaling 0.87 and 2.9x, the style overweighted 5x in each 58-frame segment.
+    assert np.corrcoef(out.ravel(), whole.ravel())[0, 1] > 0.92
     weights = layer_filters(65, cfg, 0, "cpu")
     objective = PlainObjective(torch.from_numpy(content), [torch.from_numpy(style)], weights, cfg)
     loss = lambda x: float(objective(torch.from_numpy(x))[0])  # noqa: E731
-    assert loss(out) < 3.5 * loss(whole)
+    assert loss(out) < 2.3 * loss(whole)
 
     # No seam: at the middle of each overlap (where a hard cut would be) the frame-to-frame change, relative to
     # the change elsewhere, is as in the whole result (measured 1.03x; a hard cut there measured 1.14x).
