@@ -57,6 +57,11 @@ OPTIMISERS = {
     "wave_alpha1_autocorr": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0},
     "wave_alpha1_all": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0,
                         "extra_kernel_widths": [3, 25]},
+    # Longer rhythm memory, and several random widths with more filters (Antognini et al. 2019), on the winner.
+    "wave_autocorr3s": {"domain": "waveform", "init": "content", "alpha": 1.0, "autocorrelation_weight": 3.0,
+                        "autocorrelation_seconds": 3.0},
+    "wave_antognini": {"domain": "waveform", "init": "content", "alpha": 1.0, "n_filters": 2048,
+                       "extra_kernel_widths": [3, 25, 51]},
 }
 # DSP and post-processing configurations: name -> (style_transfer params or None for no style
 # transfer, match node params applied to the output with the style as reference).
