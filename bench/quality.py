@@ -62,6 +62,8 @@ OPTIMISERS = {
                         "autocorrelation_seconds": 3.0},
     "wave_antognini": {"domain": "waveform", "init": "content", "alpha": 1.0, "n_filters": 2048,
                        "extra_kernel_widths": [3, 25, 51]},
+    "logmag_antognini": {"init": "content", "lower_bound": 0.0, "alpha": 1.0, "n_filters": 1024,
+                         "extra_kernel_widths": [3, 25, 51]},
 }
 # DSP and post-processing configurations: name -> (style_transfer params or None for no style
 # transfer, match node params applied to the output with the style as reference).
@@ -110,7 +112,7 @@ PHASES = {
     "gl_content_phase_x3": ({"griffin_lim_iterations": "3x"}, True),
 }
 # Which phase variants each optimiser run feeds (waveform outputs carry their own phase, Griffin-Lim is skipped).
-PHASES_FOR = {"paper": ("gl", "gl_content_phase"), "bounded_lbfgs": ("gl", "gl_content_phase"),
+PHASES_FOR = {"logmag_antognini": ("gl_content_phase",), "paper": ("gl", "gl_content_phase"), "bounded_lbfgs": ("gl", "gl_content_phase"),
               "content_init": ("gl", "gl_content_phase"), "combined": ("gl", "gl_content_phase")}
 DEFAULT_PHASES = ("gl",)
 
