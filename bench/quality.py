@@ -157,8 +157,7 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
         lines += [f"  i_{phase}: {{type: istft, inputs: {inputs}, griffin_lim_iterations: {iters}}}"]
         last = f"i_{phase}"
         if match is not None:
-            extra = "".join(f", {k}: {json.dumps(v)}" for k, v in match.items())
-            lines += [f"  m_{phase}: {{type: match, inputs: {{audio: i_{phase}, reference: s_in}}{extra}}}"]
+            lines += [f"  m_{phase}: {{type: match, inputs: {{audio: i_{phase}, reference: s_in}}{args(match)}}}"]
             last = f"m_{phase}"
         lines += [f"  w_{phase}: {{type: write, inputs: {{audio: {last}}}, path: '{out_dir / (phase + '.wav')}', "
                   "bit_depth: 32, clip: clip}"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from audiostyle_engine.errors import ParameterError
 from audiostyle_engine.payloads import PortKind
 from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
@@ -35,18 +34,15 @@ class Match(Node):
 
     def process(self, ctx, audio, reference) -> dict:
         from . import _match_dsp as dsp
+        from ._reference import signal_and_reference
         from .normalize import integrated_loudness
 
-        if audio.sample_rate != reference.sample_rate:
-            raise ParameterError(f"match inputs have different sample rates ({audio.sample_rate} and "
-                                 f"{reference.sample_rate} Hz); add a resample node before one of them")
+        prepared = signal_and_reference(ctx, "match", audio, reference)
+        if prepared is None:
+            return {"audio": audio}
+        x, ref = prepared
         p, sr = self.params, audio.sample_rate
         amount = {k: p["strength"] * p[k] for k in ("spectrum", "dynamics", "envelope", "loudness")}
-        x = audio.samples.astype(np.float64)
-        ref = reference.samples.mean(axis=0).astype(np.float64)
-        if np.max(np.abs(x)) <= 1e-9 or np.max(np.abs(ref)) <= 1e-9:
-            ctx.warn(f"{audio.label if np.max(np.abs(x)) <= 1e-9 else reference.label} is silent; left as it is")
-            return {"audio": audio}
         record = {}
         if amount["spectrum"] > 0:
             gain = dsp.spectrum_gain_db(x.mean(axis=0), ref, sr, amount["spectrum"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from audiostyle_engine import settings
-from audiostyle_engine.errors import ParameterError
 from audiostyle_engine.payloads import PortKind
 from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
@@ -41,20 +40,19 @@ class Morph(Node):
         return {"audio": inputs.get("audio", UNKNOWN)}
 
     def process(self, ctx, audio, reference) -> dict:
-        if audio.sample_rate != reference.sample_rate:
-            raise ParameterError(f"morph inputs have different sample rates ({audio.sample_rate} and "
-                                 f"{reference.sample_rate} Hz); add a resample node before one of them")
+        from ._reference import signal_and_reference
+
+        prepared = signal_and_reference(ctx, "morph", audio, reference)
+        if prepared is None:
+            return {"audio": audio}
+        x, ref = prepared
         p = self.params
-        x = audio.samples.astype(np.float64)
-        ref = reference.samples.mean(axis=0).astype(np.float64)
-        for label, signal in ((audio.label, x), (reference.label, ref)):
-            if np.max(np.abs(signal)) <= 1e-9:
-                ctx.warn(f"{label} is silent; morph leaves the signal as it is")
-                return {"audio": audio}
+        # The reference's envelopes are the same for every channel: computed once.
+        mel, ref_energy = reference_envelopes(ref, x.shape[1], audio.sample_rate, p["bands"])
         out = np.empty_like(x)
         lowest, highest = np.inf, -np.inf
         for ch in range(x.shape[0]):
-            out[ch], gain_db = morph(x[ch], ref, audio.sample_rate, p["amount"], p["bands"], p["max_boost_db"])
+            out[ch], gain_db = morph_channel(x[ch], mel, ref_energy, p["amount"], p["max_boost_db"])
             lowest, highest = min(lowest, float(gain_db.min())), max(highest, float(gain_db.max()))
         ctx.record("gain_db_range", [round(lowest, 2), round(highest, 2)])
         return {"audio": audio.with_samples(out.astype(np.float32))}
@@ -63,21 +61,32 @@ class Morph(Node):
 def morph(x: np.ndarray, reference: np.ndarray, sample_rate: int, amount: float, bands: int = settings.MORPH_BANDS,
           max_boost_db: float = settings.MORPH_MAX_BOOST_DB) -> tuple[np.ndarray, np.ndarray]:
     """(x with its band envelopes moved `amount` of the way to the reference's, the per-bin gain in dB)."""
+    mel, ref_energy = reference_envelopes(reference, x.size, sample_rate, bands)
+    return morph_channel(x, mel, ref_energy, amount, max_boost_db)
+
+
+def reference_envelopes(reference: np.ndarray, n: int, sample_rate: int, bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the mel filters, the reference's band energies [bands, frames]), the reference looped (or cut) to n
+    samples so that its frames line up with the signal's."""
     import librosa
 
-    n = x.size
-    ref = np.resize(reference, n)  # looped (or cut) to the signal's length, frame for frame
-    X = librosa.stft(x, n_fft=N_FFT, hop_length=HOP)
-    R = librosa.stft(ref, n_fft=N_FFT, hop_length=HOP)
+    R = librosa.stft(np.resize(reference, n), n_fft=N_FFT, hop_length=HOP)
     mel = librosa.filters.mel(sr=sample_rate, n_fft=N_FFT, n_mels=bands)
-    # Envelopes at one level: the reference's loudness must not turn the whole signal up or down.
+    return mel, mel @ (np.abs(R) ** 2)
+
+
+def morph_channel(x: np.ndarray, mel: np.ndarray, ref_energy: np.ndarray, amount: float,
+                  max_boost_db: float) -> tuple[np.ndarray, np.ndarray]:
+    import librosa
+
+    X = librosa.stft(x, n_fft=N_FFT, hop_length=HOP)
     ex = mel @ (np.abs(X) ** 2)
-    er = mel @ (np.abs(R) ** 2)
-    er *= ex.sum() / max(er.sum(), 1e-30)
+    # Envelopes at one level: the reference's loudness must not turn the whole signal up or down.
+    er = ref_energy * (ex.sum() / max(ref_energy.sum(), 1e-30))
     tiny = 1e-12 * max(ex.max(), er.max())
     band_gain_db = np.minimum(10.0 * amount * (np.log10(er + tiny) - np.log10(ex + tiny)), max_boost_db)
     # Each bin takes the weighted mean of the gains (in dB) of the bands that cover it; uncovered bins keep 0 dB.
     weights = mel / np.maximum(mel.sum(axis=0, keepdims=True), 1e-30)
     bin_gain_db = weights.T @ band_gain_db
-    y = librosa.istft(X * 10 ** (bin_gain_db / 20), hop_length=HOP, length=n)
+    y = librosa.istft(X * 10 ** (bin_gain_db / 20), hop_length=HOP, length=x.size)
     return y, bin_gain_db
