@@ -451,9 +451,13 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
         start = start.clamp_min(cfg.lower_bound)
     content_dev = torch.from_numpy(np.ascontiguousarray(content)).to(device)
     extra_terms = list(extra_terms)
-    if extra_terms:
+
+    def bind_terms(segments):
+        # Bound against the shortest piece the optimiser will see, so that a term's window (the
+        # autocorrelation's longest lag) fits every segment, not only the whole content.
+        a, b = min(segments, key=lambda ab: ab[1] - ab[0])
         with torch.no_grad():
-            binding = TermBinding(style_t[0], weights[0], features(content_dev, weights[0]))
+            binding = TermBinding(style_t[0], weights[0], features(content_dev[:, a:b], weights[0]))
         for term in extra_terms:
             term.bind(binding)
 
@@ -478,6 +482,7 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
             return FastObjective(piece, layers, targets, piece_cfg(piece), layer_terms)
 
     if parametrisation is not None:
+        bind_terms([(0, n_frames)])
         objective = build(content_dev)
         z0 = parametrisation.start(start.to(device))
         x, history = _torch_lbfgs(objective, z0, cfg, progress, parametrisation)
@@ -486,6 +491,7 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
         return x.detach().to("cpu", torch.float32).numpy(), history
 
     segments = plan_segments(n_frames, n_bins, cfg, rank)
+    bind_terms(segments)
     run = _scipy_lbfgsb if cfg.optimizer == "lbfgs-b" else _torch_lbfgs
     pieces, histories = [], []
     for index, (a, b) in enumerate(segments):

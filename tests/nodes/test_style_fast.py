@@ -146,6 +146,25 @@ def test_long_content_is_split_into_crossfaded_segments():
     assert at_cuts(out) < 1.1 * at_cuts(whole)
 
 
+def test_autocorrelation_window_fits_every_segment():
+    # The term's longest lag was fitted to the whole content (300 frames → 150), so a 58-frame segment divided
+    # its autocorrelation by overlaps of zero and less: the loss was NaN at the first iteration.
+    from nodes._style.terms import AutocorrelationTerm
+
+    rng = np.random.default_rng(1)
+    content = (rng.random((65, 300)) * 3).astype(np.float32)
+    style = (rng.random((65, 300)) * 3).astype(np.float32)
+    cfg = config(32, iterations=3, memory_budget_mb=1024.6, segment_overlap=16)
+    segments = plan_segments(300, 65, cfg, 32)
+    shortest = min(b - a for a, b in segments)
+    term = AutocorrelationTerm(1.0, max_lag=250)
+    out, history = transfer(content, style, cfg, device="cpu", seed=0, extra_terms=[term])
+    assert history.segments["mode"] == "segments" and np.all(np.isfinite(out))
+    assert 0 < term.lag <= shortest // 2  # half the shortest segment's feature frames
+    for h in history.segment_histories:
+        assert np.all(np.isfinite(h["loss"]))
+
+
 def test_crossfade_is_exact_where_pieces_agree():
     full = np.arange(2 * 50, dtype=np.float32).reshape(2, 50)
     pieces = [(0, full[:, :30]), (20, full[:, 20:50])]
