@@ -2,6 +2,7 @@
 from .feature_style import FeatureStyle
 from .fx import Fx
 from .istft import Istft
+from .layer import Layer
 from .load import Load
 from .match import Match
 from .mix import Mix
@@ -14,4 +15,4 @@ from .style_transfer import StyleTransfer
 from .trim import Trim
 from .write import Write
 
-NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, FeatureStyle, Istft, Mix, Match, Morph, Fx, Write)
+NODE_CLASSES = (Load, Resample, Mono, Trim, Normalize, Stft, StyleTransfer, FeatureStyle, Istft, Mix, Layer, Match, Morph, Fx, Write)

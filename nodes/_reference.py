@@ -1,4 +1,4 @@
-"""What the nodes that move a signal towards a reference (match, morph) check and prepare alike."""
+"""What the nodes that bring a reference to a signal (match, morph, layer) check and prepare alike."""
 from __future__ import annotations
 
 import numpy as np
