@@ -97,6 +97,13 @@ FEATURE_PRE = {"morph05+pre_a03": {"amount": 0.5}, "morph05+pre_logmag": {"amoun
 FEATURE.update({"morph05+pre_a03": {"alpha": 0.3}, "morph05+pre_logmag": {}})
 for _name in MORPH:
     POST[_name] = (None, None)
+# A styled output with another excerpt of the style laid under it (the layer node): name -> (the feature_style
+# config it layers, the layer's amount). The layer is another excerpt, as under the mixes, so that no output
+# holds the reference the distances are measured to.
+LAYERED = {"subtle+layer06": ("pre_logmag", 0.06), "balanced+layer03": ("pre_logmag_a03", 0.03),
+           "balanced+layer06": ("pre_logmag_a03", 0.06), "balanced+layer10": ("pre_logmag_a03", 0.10),
+           "strong+layer06": ("pre_logmag_a01", 0.06)}
+FEATURE.update({name: FEATURE[base] for name, (base, _) in LAYERED.items()})
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
@@ -118,14 +125,18 @@ DEFAULT_PHASES = ("gl",)
 
 
 def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None, phases: tuple[str, ...],
-               gl_iterations: int, match: dict | None = None, morph: dict | None = None) -> str:
+               gl_iterations: int, match: dict | None = None, morph: dict | None = None,
+               layer: tuple[float, Path] | None = None) -> str:
     """The run's graph. morph: a morph node of the content towards the style, alone (st_params None) or as
-    the start of feature_style; match: a match node after the output, or alone."""
+    the start of feature_style; match: a match node after the output, or alone; layer: (amount, the file laid
+    under the styled output by a layer node, last)."""
     lines = [
         "description: quality benchmark run", "nodes:",
         f"  c_in: {{type: load, path: '{content}'}}",
         f"  s_in: {{type: load, path: '{style}'}}",
     ]
+    if layer is not None:
+        lines += [f"  l_in: {{type: load, path: '{layer[1]}'}}"]
 
     def args(params):
         return "".join(f", {k}: {json.dumps(v)}" for k, v in (params or {}).items())
@@ -159,6 +170,9 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
         if match is not None:
             lines += [f"  m_{phase}: {{type: match, inputs: {{audio: i_{phase}, reference: s_in}}{args(match)}}}"]
             last = f"m_{phase}"
+        if layer is not None:
+            lines += [f"  l_{phase}: {{type: layer, inputs: {{audio: {last}, reference: l_in}}, amount: {layer[0]}}}"]
+            last = f"l_{phase}"
         lines += [f"  w_{phase}: {{type: write, inputs: {{audio: {last}}}, path: '{out_dir / (phase + '.wav')}', "
                   "bit_depth: 32, clip: clip}"]
     return "\n".join(lines) + "\n"
@@ -198,7 +212,8 @@ def mix(content: np.ndarray, style_excerpt: np.ndarray, fraction: float) -> np.n
 
 
 def plan(opt_name: str, shared: dict, phases: tuple[str, ...]):
-    """(style node params or None, match params, morph params, phases) of one configuration."""
+    """(style node params or None, match params, morph params, phases, layer amount or None) of one
+    configuration."""
     st_params, match = POST.get(opt_name, (OPTIMISERS.get(opt_name), None))
     run_params = None if st_params is None else {**shared, **st_params}
     if opt_name in FEATURE:  # the feature_style node: no random filters; its output carries a phase
@@ -206,7 +221,8 @@ def plan(opt_name: str, shared: dict, phases: tuple[str, ...]):
         match = FEATURE_POST.get(opt_name)
     if run_params is None or opt_name in FEATURE:
         phases = ("gl",)
-    return run_params, match, MORPH.get(opt_name, FEATURE_PRE.get(opt_name)), phases
+    layer = LAYERED[opt_name][1] if opt_name in LAYERED else None
+    return run_params, match, MORPH.get(opt_name, FEATURE_PRE.get(opt_name)), phases, layer
 
 
 def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
@@ -246,8 +262,11 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
         out_dir = pair_dir / opt_name
         out_dir.mkdir(parents=True, exist_ok=True)
         graph = out_dir / "graph.yaml"
-        run_params, match, morph, phases = plan(opt_name, shared, phases)
-        graph.write_text(graph_yaml(c_path, s_path, out_dir, run_params, phases, args.gl_iterations, match, morph))
+        run_params, match, morph, phases, layer = plan(opt_name, shared, phases)
+        if layer is not None:
+            layer = (layer, signals.write_wav(pair_dir / "layer.wav", other))
+        graph.write_text(graph_yaml(c_path, s_path, out_dir, run_params, phases, args.gl_iterations, match, morph,
+                                    layer))
         t0 = time.perf_counter()
         result = run_graph(graph, seed=0, device="cpu")
         seconds = time.perf_counter() - t0

@@ -61,18 +61,20 @@ def test_mixes_are_at_equal_rms(bench, rng):
 
 
 @pytest.mark.parametrize("config", ["match", "wave_alpha1+match", "pre_logmag", "pre_logmag+match_envelope",
-                                    "morph05", "morph05+pre_a03"])
+                                    "morph05", "morph05+pre_a03", "balanced+layer06"])
 def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng, config):
     from audiostyle_engine.run import prepare
 
     c = wav_file("c.wav", np.zeros((1, 4410), dtype=np.float32) + 0.1)
     s = wav_file("s.wav", np.zeros((1, 4410), dtype=np.float32) + 0.1)
-    params, match, morph, phases = bench.plan(config, {"n_filters": 8, "iterations": 1}, ("gl",))
+    params, match, morph, phases, layer = bench.plan(config, {"n_filters": 8, "iterations": 1}, ("gl",))
     path = tmp_path / "g.yaml"
-    path.write_text(bench.graph_yaml(c, s, tmp_path, params, phases, 2, match, morph))
+    layer = None if layer is None else (layer, s)
+    path.write_text(bench.graph_yaml(c, s, tmp_path, params, phases, 2, match, morph, layer))
     prepare(path)  # raises with every problem if the graph is wrong
     text = path.read_text()
     assert ("type: match" in text) == ("match" in config)
-    assert ("type: feature_style" in text) == ("pre_" in config)
+    assert ("type: feature_style" in text) == ("pre_" in config or "layer" in config)
+    assert ("type: layer" in text) == ("layer" in config)
     assert ("type: morph" in text) == config.startswith("morph")
     assert ("start: pre_spec" in text) == (config == "morph05+pre_a03")
