@@ -243,6 +243,9 @@ def test_beyond_paper_graph_validates():
     styled = graph.nodes["styled"]
     assert styled.type == "feature_style" and styled.params["preset"] == "balanced"
     assert styled.params["tolerance"] is not None  # it stops when converged
+    layered = graph.nodes["layered"]  # the style under the styled output, by the measured share
+    assert layered.type == "layer" and layered.params["amount"] == 0.06
+    assert graph.nodes["level"].inputs["audio"][0] == "layered"
 
 
 def test_forced_bf16_where_it_is_slower_is_a_validation_warning(tmp_path, wav_file, rng, monkeypatch):
