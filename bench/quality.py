@@ -204,6 +204,15 @@ def source(name: str):
     return signals
 
 
+def clips_of(clips, pair: tuple[str, str], content_seconds: float, style_seconds: float, excerpt: int = 0):
+    """(content, style reference, another excerpt of the style) of one pair. ``excerpt`` picks which excerpts
+    (0: the first of each recording; 1, 2: later ones, to check that a choice made on 0 holds elsewhere); the
+    other excerpt of the style is always the next one, so it never is the reference."""
+    c_name, s_name = pair
+    return (clips.make(c_name, content_seconds, seed=excerpt), clips.make(s_name, style_seconds, seed=excerpt),
+            clips.make(s_name, content_seconds, seed=excerpt + 1))
+
+
 def mix(content: np.ndarray, style_excerpt: np.ndarray, fraction: float) -> np.ndarray:
     """Plain layering, the baseline to beat: (1 − f)·content + f·style, both at equal RMS first."""
     n = content.size
@@ -231,11 +240,9 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
     c_name, s_name = pair
     pair_dir = work / f"{c_name}+{s_name}"
     clips = source(args.source)
-    content = clips.make(c_name, args.content_seconds)
-    style = clips.make(s_name, args.style_seconds)
     # Another excerpt of the style: the layer under the mixes (the reference itself would sit in them
     # verbatim) and the "style*" row.
-    other = clips.make(s_name, args.content_seconds, seed=1)
+    content, style, other = clips_of(clips, pair, args.content_seconds, args.style_seconds, args.excerpt)
     features = None
     if not args.no_features:
         from feature_distance import FeatureDistance
@@ -407,27 +414,26 @@ def rescore(args) -> int:
             out = Path(st["out"])
             clips = source(st.get("source", "generated"))
             for row in report["rows"]:
-                c_name, s_name = row["pair"].split("+")
-                style = clips.make(s_name, st["style_seconds"])
+                content, style, other = clips_of(clips, tuple(row["pair"].split("+")), st["content_seconds"],
+                                                 st["style_seconds"], st.get("excerpt", 0))
                 if row["config"] == "content":
-                    x = clips.make(c_name, st["content_seconds"])
+                    x = content
                 elif row["config"] == "mix30" and "mix20" not in {r["config"] for r in report["rows"]}:
-                    content = clips.make(c_name, st["content_seconds"])  # reports before the mix frontier
+                    # reports before the mix frontier
                     x = quality.equal_rms(content) + 0.3 * quality.equal_rms(style[:content.size])
                 elif row["config"].startswith("mix"):
-                    x = mix(clips.make(c_name, st["content_seconds"]), clips.make(s_name, st["content_seconds"], seed=1),
-                            int(row["config"][3:]) / 100)
+                    x = mix(content, other, int(row["config"][3:]) / 100)
                 elif row["config"] == "style*":
-                    x = clips.make(s_name, st["content_seconds"], seed=1)
+                    x = other
                 else:
                     opt, phase = row["config"].split("/")
                     x = read(out / row["pair"] / opt / f"{phase}.wav")
                 if tagger is not None:
                     row["tagger_frechet"] = tagger.distance(x, style, SR)
                 if args.features:
-                    key = (row["pair"], st["content_seconds"], st["style_seconds"])
+                    key = (row["pair"], st["content_seconds"], st["style_seconds"], st.get("excerpt", 0))
                     if key not in evaluators:
-                        evaluators[key] = FeatureDistance(clips.make(c_name, st["content_seconds"]), style, SR)
+                        evaluators[key] = FeatureDistance(content, style, SR)
                     row["feature_frechet"] = evaluators[key].distance(x)
         add_tagger_ratios(rows, tagger)
     add_frontier(rows)
@@ -456,6 +462,8 @@ def main(argv=None) -> int:
                     help="comma-separated, or 'all': " + ", ".join(OPTIMISERS))
     ap.add_argument("--source", choices=("generated", "devset"), default="generated",
                     help="generated: bench/signals.py's synthetic pairs; devset: real recordings (bench/devset.py)")
+    ap.add_argument("--excerpt", type=int, default=0, help="which excerpts of the recordings (0: the first; 1: "
+                    "the next ones, a held-out check of choices made on 0)")
     ap.add_argument("--pairs", default=None, help="comma-separated content+style (default: every pair of --source)")
     ap.add_argument("--no-features", action="store_true", help="skip the hand-made-feature evaluator")
     ap.add_argument("--features", action="store_true", help="with --from-json: re-compute the hand-made-feature "

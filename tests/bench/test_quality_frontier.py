@@ -78,3 +78,16 @@ def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng,
     assert ("type: layer" in text) == ("layer" in config)
     assert ("type: morph" in text) == config.startswith("morph")
     assert ("start: pre_spec" in text) == (config == "morph05+pre_a03")
+
+
+def test_an_excerpt_picks_every_clip_of_a_pair_and_the_layer_is_never_the_reference(bench):
+    class Clips:  # each clip says which recording and which excerpt it is
+        @staticmethod
+        def make(name, seconds, seed=0):
+            return np.array([hash(name) % 1000, seed, seconds], dtype=np.float64)
+
+    for excerpt in (0, 1, 2):
+        content, style, other = bench.clips_of(Clips, ("piano", "amen"), 10.0, 20.0, excerpt)
+        assert content[0] == hash("piano") % 1000 and style[0] == other[0] == hash("amen") % 1000
+        assert content[1] == style[1] == excerpt and other[1] == excerpt + 1
+        assert content[2] == 10.0 and style[2] == 20.0 and other[2] == 10.0  # the layer has the content's length
