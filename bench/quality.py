@@ -100,9 +100,19 @@ for _name in MORPH:
 # A styled output with another excerpt of the style laid under it (the layer node): name -> (the feature_style
 # config it layers, the layer's amount). The layer is another excerpt, as under the mixes, so that no output
 # holds the reference the distances are measured to.
-LAYERED = {"subtle+layer06": ("pre_logmag", 0.06), "balanced+layer03": ("pre_logmag_a03", 0.03),
-           "balanced+layer06": ("pre_logmag_a03", 0.06), "balanced+layer10": ("pre_logmag_a03", 0.10),
-           "strong+layer06": ("pre_logmag_a01", 0.06)}
+LAYERED = {  # the presets' alphas with style blocks 1-4
+    "subtle+layer06": ("pre_logmag", 0.06), "balanced+layer03": ("pre_logmag_a03", 0.03),
+    "balanced+layer06": ("pre_logmag_a03", 0.06), "balanced+layer10": ("pre_logmag_a03", 0.10),
+    "strong+layer06": ("pre_logmag_a01", 0.06)}
+# The Gram over blocks 2-4 only (block 1, the finest texture, left out): what graphs/beyond_paper.yaml runs.
+FEATURE.update({"pre_logmag_b234": {"style_blocks": [2, 3, 4]},
+                "pre_logmag_a03_b234": {"alpha": 0.3, "style_blocks": [2, 3, 4]},
+                "pre_logmag_a01_b234": {"alpha": 0.1, "style_blocks": [2, 3, 4]},
+                "pre_logmag_a03_b34": {"alpha": 0.3, "style_blocks": [3, 4]},
+                "pre_logmag_a03_b12": {"alpha": 0.3, "style_blocks": [1, 2]}})
+LAYERED.update({"balanced_b234+layer06": ("pre_logmag_a03_b234", 0.06), "balanced_b34+layer06": ("pre_logmag_a03_b34", 0.06),
+                "balanced_b12+layer06": ("pre_logmag_a03_b12", 0.06), "subtle_b234+layer06": ("pre_logmag_b234", 0.06),
+                "strong_b234+layer06": ("pre_logmag_a01_b234", 0.06)})
 FEATURE.update({name: FEATURE[base] for name, (base, _) in LAYERED.items()})
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated

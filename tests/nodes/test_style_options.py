@@ -242,6 +242,7 @@ def test_beyond_paper_graph_validates():
     graph = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml")
     styled = graph.nodes["styled"]
     assert styled.type == "feature_style" and styled.params["preset"] == "balanced"
+    assert styled.params["style_blocks"] == [2, 3, 4]
     assert styled.params["tolerance"] is not None  # it stops when converged
     layered = graph.nodes["layered"]  # the style under the styled output, by the measured share
     assert layered.type == "layer" and layered.params["amount"] == 0.06
