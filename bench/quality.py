@@ -109,10 +109,14 @@ FEATURE.update({"pre_logmag_b234": {"style_blocks": [2, 3, 4]},
                 "pre_logmag_a03_b234": {"alpha": 0.3, "style_blocks": [2, 3, 4]},
                 "pre_logmag_a01_b234": {"alpha": 0.1, "style_blocks": [2, 3, 4]},
                 "pre_logmag_a03_b34": {"alpha": 0.3, "style_blocks": [3, 4]},
-                "pre_logmag_a03_b12": {"alpha": 0.3, "style_blocks": [1, 2]}})
+                "pre_logmag_a03_b12": {"alpha": 0.3, "style_blocks": [1, 2]},
+                "pre_logmag_a03_b234_c3": {"alpha": 0.3, "style_blocks": [2, 3, 4], "content_block": 3},
+                "pre_logmag_a03_b234_c2": {"alpha": 0.3, "style_blocks": [2, 3, 4], "content_block": 2}})
 LAYERED.update({"balanced_b234+layer06": ("pre_logmag_a03_b234", 0.06), "balanced_b34+layer06": ("pre_logmag_a03_b34", 0.06),
                 "balanced_b12+layer06": ("pre_logmag_a03_b12", 0.06), "subtle_b234+layer06": ("pre_logmag_b234", 0.06),
-                "strong_b234+layer06": ("pre_logmag_a01_b234", 0.06)})
+                "strong_b234+layer06": ("pre_logmag_a01_b234", 0.06),
+                "balanced_b234_c3+layer06": ("pre_logmag_a03_b234_c3", 0.06),
+                "balanced_b234_c2+layer06": ("pre_logmag_a03_b234_c2", 0.06)})
 FEATURE.update({name: FEATURE[base] for name, (base, _) in LAYERED.items()})
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
