@@ -219,9 +219,21 @@ def make(name: str, seconds: float, seed: int = 0, folder: Path | None = None) -
 
     folder = build(folder, quiet=True)
     sr, x = wavfile.read(str(folder / f"{name}.wav"))
+    start, stop = excerpt_range(x.size, seconds, seed)
+    return x[start:stop].astype(np.float64)
+
+
+def excerpt_range(clip_frames: int, seconds: float, seed: int) -> tuple[int, int]:
+    """The frames [start, stop) that make() takes: the seed-th excerpt of this length, wrapping at the end."""
     n = int(round(seconds * SR))
-    start = (seed * n) % max(1, x.size - n + 1)
-    return x[start:start + n].astype(np.float64)
+    start = (seed * n) % max(1, clip_frames - n + 1)
+    return start, start + n
+
+
+def clip_frames(name: str, folder: Path | None = None) -> int:
+    import soundfile
+
+    return soundfile.info(str(build(folder, quiet=True) / f"{name}.wav")).frames
 
 
 if __name__ == "__main__":

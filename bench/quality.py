@@ -224,7 +224,23 @@ def clips_of(clips, pair: tuple[str, str], content_seconds: float, style_seconds
     other excerpt of the style is always the next one, so it never is the reference."""
     c_name, s_name = pair
     return (clips.make(c_name, content_seconds, seed=excerpt), clips.make(s_name, style_seconds, seed=excerpt),
-            clips.make(s_name, content_seconds, seed=excerpt + 1))
+            clips.make(s_name, content_seconds, seed=other_seed(clips, s_name, content_seconds, style_seconds, excerpt)))
+
+
+def other_seed(clips, s_name: str, content_seconds: float, style_seconds: float, excerpt: int) -> int:
+    """The seed of the other excerpt of the style: the next one, or, where excerpts are cut from one recording
+    (the devset) and the reference is longer than the content, the first one that shares no frame with the
+    reference, so that the mixes never hold part of it."""
+    if not hasattr(clips, "excerpt_range"):  # generated clips: a seed is another realisation, not an offset
+        return excerpt + 1
+    frames = clips.clip_frames(s_name)
+    ref = clips.excerpt_range(frames, style_seconds, excerpt)
+    for seed in range(excerpt + 1, excerpt + 64):
+        start, stop = clips.excerpt_range(frames, content_seconds, seed)
+        if stop <= ref[0] or start >= ref[1]:
+            return seed
+    raise SystemExit(f"{s_name}: no {content_seconds:g} s excerpt shares no frame with the {style_seconds:g} s "
+                     "reference; shorten --style-seconds or --content-seconds")
 
 
 def mix(content: np.ndarray, style_excerpt: np.ndarray, fraction: float) -> np.ndarray:

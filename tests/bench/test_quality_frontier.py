@@ -91,3 +91,23 @@ def test_an_excerpt_picks_every_clip_of_a_pair_and_the_layer_is_never_the_refere
         assert content[0] == hash("piano") % 1000 and style[0] == other[0] == hash("amen") % 1000
         assert content[1] == style[1] == excerpt and other[1] == excerpt + 1
         assert content[2] == 10.0 and style[2] == 20.0 and other[2] == 10.0  # the layer has the content's length
+
+
+def test_the_other_excerpt_never_shares_a_frame_with_a_longer_reference(bench):
+    import devset  # bench/ is on the path while the fixture lives
+
+    class OneRecording:  # 30 s, cut as the devset cuts its clips
+        excerpt_range = staticmethod(devset.excerpt_range)
+
+        @staticmethod
+        def clip_frames(name):
+            return 30 * devset.SR
+
+    for content_s, style_s, excerpt in ((10, 10, 0), (10, 20, 0), (5, 20, 0), (3, 4, 0), (3, 4, 1), (10, 10, 2)):
+        seed = bench.other_seed(OneRecording, "amen", content_s, style_s, excerpt)
+        ref = devset.excerpt_range(30 * devset.SR, style_s, excerpt)
+        start, stop = devset.excerpt_range(30 * devset.SR, content_s, seed)
+        assert stop <= ref[0] or start >= ref[1], (content_s, style_s, excerpt)  # before: 3 s/4 s overlapped
+    assert bench.other_seed(OneRecording, "amen", 10, 10, 0) == 1  # equal lengths: the next excerpt, as stored runs
+    with pytest.raises(SystemExit, match="shares no frame"):
+        bench.other_seed(OneRecording, "amen", 10, 20, 1)  # 20 s from 10 s on leaves no 10 s outside it
