@@ -455,6 +455,8 @@ def transfer(content: np.ndarray, style, cfg: StyleConfig, *, device: str, seed:
     def bind_terms(segments):
         # Bound against the shortest piece the optimiser will see, so that a term's window (the
         # autocorrelation's longest lag) fits every segment, not only the whole content.
+        if not extra_terms:
+            return  # nothing to bind: skip the content's features (a whole conv layer's GEMM)
         a, b = min(segments, key=lambda ab: ab[1] - ab[0])
         with torch.no_grad():
             binding = TermBinding(style_t[0], weights[0], features(content_dev[:, a:b], weights[0]))
