@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from audiostyle_engine.errors import ParameterError
+from audiostyle_engine.spec import UNKNOWN, Node
 
 
 def signal_and_reference(ctx, node: str, audio, reference) -> tuple[np.ndarray, np.ndarray] | None:
@@ -19,3 +20,24 @@ def signal_and_reference(ctx, node: str, audio, reference) -> tuple[np.ndarray, 
             ctx.warn(f"{label} is silent; {node} leaves the signal as it is")
             return None
     return x, ref
+
+
+class ReferenceNode(Node):
+    """A node with an ``audio`` and a ``reference`` input whose output is the audio, changed: the inputs are
+    checked and prepared by signal_and_reference, a silent one passes the audio through, and the subclass's
+    ``apply`` does the rest."""
+
+    @classmethod
+    def infer_outputs(cls, params, inputs):
+        return {"audio": inputs.get("audio", UNKNOWN)}
+
+    def process(self, ctx, audio, reference) -> dict:
+        prepared = signal_and_reference(ctx, self.spec.type_name, audio, reference)
+        if prepared is None:
+            return {"audio": audio}
+        x, ref = prepared
+        return {"audio": audio.with_samples(self.apply(ctx, x, ref, audio.sample_rate).astype(np.float32))}
+
+    def apply(self, ctx, x: np.ndarray, ref: np.ndarray, sample_rate: int) -> np.ndarray:
+        """x: the signal, float64 [channels, frames]; ref: the reference, mono float64 → the new samples."""
+        raise NotImplementedError

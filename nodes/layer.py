@@ -5,10 +5,12 @@ import numpy as np
 
 from audiostyle_engine import settings
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import NodeSpec, Param, Port
+
+from ._reference import ReferenceNode
 
 
-class Layer(Node):
+class Layer(ReferenceNode):
     spec = NodeSpec(
         type_name="layer",
         category="signal",
@@ -26,21 +28,10 @@ class Layer(Node):
                       "(at the signal's RMS)", min=0.0, max=1.0),),
     )
 
-    @classmethod
-    def infer_outputs(cls, params, inputs):
-        return {"audio": inputs.get("audio", UNKNOWN)}
-
-    def process(self, ctx, audio, reference) -> dict:
-        from ._reference import signal_and_reference
-
-        prepared = signal_and_reference(ctx, "layer", audio, reference)
-        if prepared is None:
-            return {"audio": audio}
-        x, ref = prepared
+    def apply(self, ctx, x, ref, sample_rate):
         out, gain_db = layer(x, ref, self.params["amount"])
         ctx.record("reference_gain_db", round(gain_db, 2))
-        return {"audio": audio.with_samples(out.astype(np.float32))}
-
+        return out
 
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x))))

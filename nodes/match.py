@@ -4,10 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import NodeSpec, Param, Port
+
+from ._reference import ReferenceNode
 
 
-class Match(Node):
+class Match(ReferenceNode):
     spec = NodeSpec(
         type_name="match",
         category="signal",
@@ -28,20 +30,11 @@ class Match(Node):
         ),
     )
 
-    @classmethod
-    def infer_outputs(cls, params, inputs):
-        return {"audio": inputs.get("audio", UNKNOWN)}
-
-    def process(self, ctx, audio, reference) -> dict:
+    def apply(self, ctx, x, ref, sample_rate):
         from . import _match_dsp as dsp
-        from ._reference import signal_and_reference
         from .normalize import integrated_loudness
 
-        prepared = signal_and_reference(ctx, "match", audio, reference)
-        if prepared is None:
-            return {"audio": audio}
-        x, ref = prepared
-        p, sr = self.params, audio.sample_rate
+        p, sr = self.params, sample_rate
         amount = {k: p["strength"] * p[k] for k in ("spectrum", "dynamics", "envelope", "loudness")}
         record = {}
         if amount["spectrum"] > 0:
@@ -63,4 +56,4 @@ class Match(Node):
             record["peak_limited_db"] = round(float(20 * np.log10(ceiling / peak)), 2)
         for key, value in record.items():
             ctx.record(key, value)
-        return {"audio": audio.with_samples(x.astype(np.float32))}
+        return x

@@ -5,13 +5,15 @@ import numpy as np
 
 from audiostyle_engine import settings
 from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
+from audiostyle_engine.spec import NodeSpec, Param, Port
+
+from ._reference import ReferenceNode
 
 N_FFT = settings.N_FFT
 HOP = settings.HOP_LENGTH
 
 
-class Morph(Node):
+class Morph(ReferenceNode):
     spec = NodeSpec(
         type_name="morph",
         category="signal",
@@ -35,28 +37,17 @@ class Morph(Node):
         ),
     )
 
-    @classmethod
-    def infer_outputs(cls, params, inputs):
-        return {"audio": inputs.get("audio", UNKNOWN)}
-
-    def process(self, ctx, audio, reference) -> dict:
-        from ._reference import signal_and_reference
-
-        prepared = signal_and_reference(ctx, "morph", audio, reference)
-        if prepared is None:
-            return {"audio": audio}
-        x, ref = prepared
+    def apply(self, ctx, x, ref, sample_rate):
         p = self.params
         # The reference's envelopes are the same for every channel: computed once.
-        mel, ref_energy = reference_envelopes(ref, x.shape[1], audio.sample_rate, p["bands"])
+        mel, ref_energy = reference_envelopes(ref, x.shape[1], sample_rate, p["bands"])
         out = np.empty_like(x)
         lowest, highest = np.inf, -np.inf
         for ch in range(x.shape[0]):
             out[ch], gain_db = morph_channel(x[ch], mel, ref_energy, p["amount"], p["max_boost_db"])
             lowest, highest = min(lowest, float(gain_db.min())), max(highest, float(gain_db.max()))
         ctx.record("gain_db_range", [round(lowest, 2), round(highest, 2)])
-        return {"audio": audio.with_samples(out.astype(np.float32))}
-
+        return out
 
 def morph(x: np.ndarray, reference: np.ndarray, sample_rate: int, amount: float, bands: int = settings.MORPH_BANDS,
           max_boost_db: float = settings.MORPH_MAX_BOOST_DB) -> tuple[np.ndarray, np.ndarray]:
