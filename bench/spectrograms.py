@@ -27,6 +27,8 @@ def main(argv=None) -> int:
     ap.add_argument("--configs", required=True, help="comma-separated configs of that run")
     ap.add_argument("--source", choices=("generated", "devset"), default="devset")
     ap.add_argument("--content-seconds", type=float, default=10.0)
+    ap.add_argument("--style-seconds", type=float, default=10.0)
+    ap.add_argument("--excerpt", type=int, default=0, help="the run's --excerpt")
     ap.add_argument("--mix", type=float, default=0.35, help="the layering row's style fraction")
     ap.add_argument("--seconds", type=float, default=5.0, help="how much of each signal to draw")
     ap.add_argument("--png", type=Path, required=True)
@@ -40,13 +42,13 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     c_name, s_name = args.pair.split("+")
-    clips = bench.source(args.source)
-    content = clips.make(c_name, args.content_seconds)
-    other = clips.make(s_name, args.content_seconds, seed=1)
+    # The clips as the run had them: the style drawn is its reference, the mix's layer its other excerpt.
+    content, style, other = bench.clips_of(bench.source(args.source), (c_name, s_name), args.content_seconds,
+                                           args.style_seconds, args.excerpt)
     items = [(f"content ({c_name})", content), (f"mix {round(100 * args.mix)} % {s_name}", bench.mix(content, other, args.mix))]
     for cfg in [c for c in args.configs.split(",") if c]:
         items.append((cfg, bench.read(args.run / args.pair / cfg / "gl.wav")))
-    items.append((f"style ({s_name})", clips.make(s_name, args.content_seconds)))
+    items.append((f"style ({s_name})", style))
     n = int(args.seconds * bench.SR)
     fig, axes = plt.subplots(len(items), 1, figsize=(9, 2 * len(items)), sharex=True)
     for ax, (title, x) in zip(axes, items):
