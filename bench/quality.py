@@ -443,9 +443,11 @@ def rescore(args) -> int:
                                  "not a merge")
             out = Path(st["out"])
             clips = source(st.get("source", "generated"))
+            pairs = {pair: clips_of(clips, tuple(pair.split("+")), st["content_seconds"], st["style_seconds"],
+                                    st.get("excerpt", 0))
+                     for pair in dict.fromkeys(row["pair"] for row in report["rows"])}  # once a pair, not a row
             for row in report["rows"]:
-                content, style, other = clips_of(clips, tuple(row["pair"].split("+")), st["content_seconds"],
-                                                 st["style_seconds"], st.get("excerpt", 0))
+                content, style, other = pairs[row["pair"]]
                 if row["config"] == "content":
                     x = content
                 elif row["config"] == "mix30" and "mix20" not in {r["config"] for r in report["rows"]}:
