@@ -45,6 +45,9 @@ class FeatureStyle(Node):
             Param("texture_weight", "float", 0.0, "weight of the sound-texture statistics loss (envelope moments, "
                   "modulation power, cross-band correlation)", min=0.0),
             Param("style_blocks", "list", [1, 2, 3, 4], "conv blocks (1-4) whose Gram matrices make the style loss"),
+            Param("gram_bands", "int", 1, "Gram matrices per style block, each over one range of the mel axis "
+                  "(low to high): 1 pools over frequency like an image's Gram; more keep the style's textures at "
+                  "their own registers (each block has 96, 48, 24, 12 mel positions)", min=1, max=12),
             Param("content_block", "int", 4, "conv block whose features make the content loss", min=1, max=4),
             Param("domain", "choice", "logmag", "logmag: optimise the log-magnitude, output with the content's phase; "
                   "waveform: optimise the signal through a differentiable STFT", choices=("logmag", "waveform")),
@@ -119,7 +122,7 @@ class FeatureStyle(Node):
             variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch])
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, style_blocks=tuple(p["style_blocks"]),
-                                    content_block=p["content_block"], sample_rate=content.sample_rate,
+                                    content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
                                     n_fft=content.n_fft, hop_length=content.hop_length)
             label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 

@@ -114,14 +114,14 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
 
 
 def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor, style_mag: torch.Tensor, *,
-               net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, sample_rate: int, n_fft: int,
-               hop_length: int):
+               net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
+               n_fft: int, hop_length: int):
     """loss(z) = alpha·content + beta·pretrained style + texture_weight·texture, and its parts."""
     pretrained = texture = None
     if net is not None and (cfg.beta > 0 or cfg.alpha > 0):
         from .pretrained import PretrainedLoss
 
-        pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block)
+        pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands)
     if cfg.texture_weight > 0:
         from .texture import TextureLoss
 

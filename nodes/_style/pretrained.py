@@ -126,24 +126,36 @@ def gram(feats: torch.Tensor) -> torch.Tensor:
     return f @ f.T / f.shape[1]
 
 
+def band_grams(feats: torch.Tensor, bands: int) -> list[torch.Tensor]:
+    """One Gram per contiguous range of the mel axis ([channels, time, mels], ranges as equal as the block's
+    mel positions allow). A single Gram pools over frequency as over time, so it says which textures occur
+    but not at which pitch or register; one per range keeps that (the paper's layer, which takes frequency
+    bins as channels, keeps it fully)."""
+    return [gram(part) for part in torch.tensor_split(feats, min(bands, feats.shape[2]), dim=2)]
+
+
 class PretrainedLoss:
     """Σ_l ‖G_l(x) − G_l(style)‖² / ‖G_l(style)‖² over the style blocks, and
     ‖F_c(x) − F_c(content)‖² / ‖F_c(content)‖² at the content block: both scale-free, so alpha and beta
     weigh comparable numbers whatever the clip."""
 
     def __init__(self, net: FeatureNet, content_power: torch.Tensor, style_power: torch.Tensor,
-                 style_blocks=(1, 2, 3, 4), content_block: int = 4):
+                 style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1):
         self.net, self.style_blocks, self.content_block = net, tuple(style_blocks), content_block
+        self.gram_bands = gram_bands
         self.upto = max(max(self.style_blocks), content_block)
         with torch.no_grad():
             style = net(style_power, self.upto)
-            self.style_grams = {b: gram(style[b - 1]) for b in self.style_blocks}
+            self.style_grams = {b: band_grams(style[b - 1], gram_bands) for b in self.style_blocks}
             self.content_feats = net(content_power, self.upto)[content_block - 1]
 
     def __call__(self, power: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feats = self.net(power, self.upto)
-        style = sum(((gram(feats[b - 1]) - g) ** 2).sum() / (g ** 2).sum().clamp_min(1e-20)
-                    for b, g in self.style_grams.items())
+        # Each band's error relative to its own Gram, averaged: a quiet band counts as much as a loud one,
+        # and with one band this is the plain Gram loss.
+        style = sum(sum(((g - t) ** 2).sum() / (t ** 2).sum().clamp_min(1e-20)
+                        for g, t in zip(band_grams(feats[b - 1], self.gram_bands), targets)) / len(targets)
+                    for b, targets in self.style_grams.items())
         c, target = feats[self.content_block - 1], self.content_feats
         frames = min(c.shape[1], target.shape[1])
         content = ((c[:, :frames] - target[:, :frames]) ** 2).sum() / (target[:, :frames] ** 2).sum().clamp_min(1e-20)

@@ -64,6 +64,30 @@ def test_pretrained_loss_vanishes_at_its_targets(rng):
     assert float(c) < 1e-10 and float(s) < 1e-10
 
 
+def test_band_grams_tell_the_register_that_one_gram_pools_away(rng):
+    # The same texture at low and at high mel positions: one Gram cannot tell them apart, per-band Grams can.
+    texture = torch.from_numpy(rng.random((8, 20, 24))).float()
+    low, high = torch.zeros(8, 20, 96), torch.zeros(8, 20, 96)
+    low[:, :, 4:28], high[:, :, 68:92] = texture, texture
+    torch.testing.assert_close(pt.gram(low), pt.gram(high))
+    bands_low, bands_high = pt.band_grams(low, 4), pt.band_grams(high, 4)
+    assert len(bands_low) == 4 and float(bands_low[0].abs().sum()) > 0 and float(bands_low[3].abs().sum()) == 0
+    assert float(bands_high[0].abs().sum()) == 0 and float(bands_high[3].abs().sum()) > 0
+    assert len(pt.band_grams(low[:, :, :3], 4)) == 3  # never more bands than the block has mel positions
+
+
+def test_banded_style_loss_vanishes_at_its_target_and_one_band_is_the_plain_gram(rng):
+    net = _net(False)
+    p, q = _power(noise(rng, seconds=0.5)[0]), _power(chirp(seconds=0.5)[0])
+    assert float(pt.PretrainedLoss(net, p, p, gram_bands=4)(p)[1]) < 1e-10
+    _, banded = pt.PretrainedLoss(net, q, p, gram_bands=4)(q)
+    _, one = pt.PretrainedLoss(net, q, p, gram_bands=1)(q)
+    feats_q, feats_p = net(q), net(p)
+    plain = sum(((pt.gram(feats_q[b]) - pt.gram(feats_p[b])) ** 2).sum() / (pt.gram(feats_p[b]) ** 2).sum() for b in range(4))
+    torch.testing.assert_close(one, plain)
+    assert float(banded) > 0 and not torch.isclose(banded, one)
+
+
 def test_front_end_does_not_depend_on_level(rng):
     net = _net(False)
     p = _power(noise(rng, seconds=0.5)[0])
