@@ -131,11 +131,15 @@ PHASES = {
     "gl_content_phase": ({}, True),
     "gl_x3": ({"griffin_lim_iterations": "3x"}, False),
     "gl_content_phase_x3": ({"griffin_lim_iterations": "3x"}, True),
+    # For outputs that carry the content's phase (feature_style): Griffin-Lim started from it, so that
+    # partials the optimiser added where the content had none get a phase consistent across frames.
+    "gl_refine": ({"phase": "griffin_lim"}, True),
 }
 # Which phase variants each optimiser run feeds (waveform outputs carry their own phase, Griffin-Lim is skipped).
 PHASES_FOR = {"logmag_antognini": ("gl_content_phase",), "paper": ("gl", "gl_content_phase"), "bounded_lbfgs": ("gl", "gl_content_phase"),
               "content_init": ("gl", "gl_content_phase"), "combined": ("gl", "gl_content_phase")}
 DEFAULT_PHASES = ("gl",)
+FEATURE_PHASES = ("gl", "gl_refine")
 
 
 def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None, phases: tuple[str, ...],
@@ -179,7 +183,8 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
         params, from_content = PHASES[phase]
         inputs = "{spectrogram: styled, phase_from: c_spec}" if from_content else "{spectrogram: styled}"
         iters = gl_iterations * 3 if params.get("griffin_lim_iterations") == "3x" else gl_iterations
-        lines += [f"  i_{phase}: {{type: istft, inputs: {inputs}, griffin_lim_iterations: {iters}}}"]
+        mode = f", phase: {params['phase']}" if "phase" in params else ""
+        lines += [f"  i_{phase}: {{type: istft, inputs: {inputs}, griffin_lim_iterations: {iters}{mode}}}"]
         last = f"i_{phase}"
         if match is not None:
             lines += [f"  m_{phase}: {{type: match, inputs: {{audio: i_{phase}, reference: s_in}}{args(match)}}}"]
@@ -258,8 +263,10 @@ def plan(opt_name: str, shared: dict, phases: tuple[str, ...]):
     if opt_name in FEATURE:  # the feature_style node: no random filters; its output carries a phase
         run_params = {"node": "feature_style", "iterations": shared["iterations"], **FEATURE[opt_name]}
         match = FEATURE_POST.get(opt_name)
-    if run_params is None or opt_name in FEATURE:
+    if run_params is None:
         phases = ("gl",)
+    elif opt_name in FEATURE:  # its output carries the content's phase: Griffin-Lim only where asked for
+        phases = tuple(p for p in phases if p in FEATURE_PHASES) or ("gl",)
     layer = LAYERED[opt_name][1] if opt_name in LAYERED else None
     return run_params, match, MORPH.get(opt_name, FEATURE_PRE.get(opt_name)), phases, layer
 

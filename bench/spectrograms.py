@@ -24,7 +24,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="the --out folder of a bench/quality.py run")
     ap.add_argument("--pair", required=True, help="content+style, e.g. piano+amen")
-    ap.add_argument("--configs", required=True, help="comma-separated configs of that run")
+    ap.add_argument("--configs", required=True, help="comma-separated configs of that run, each optionally "
+                    "/phase (e.g. balanced_b234+layer06/gl_refine; default gl)")
     ap.add_argument("--source", choices=("generated", "devset"), default="devset")
     ap.add_argument("--content-seconds", type=float, default=10.0)
     ap.add_argument("--style-seconds", type=float, default=10.0)
@@ -46,8 +47,9 @@ def main(argv=None) -> int:
     content, style, other = bench.clips_of(bench.source(args.source), (c_name, s_name), args.content_seconds,
                                            args.style_seconds, args.excerpt)
     items = [(f"content ({c_name})", content), (f"mix {round(100 * args.mix)} % {s_name}", bench.mix(content, other, args.mix))]
-    for cfg in [c for c in args.configs.split(",") if c]:
-        items.append((cfg, bench.read(args.run / args.pair / cfg / "gl.wav")))
+    for cfg in [c for c in args.configs.split(",") if c]:  # config or config/phase (gl when not named)
+        name, _, phase = cfg.partition("/")
+        items.append((cfg, bench.read(args.run / args.pair / name / f"{phase or 'gl'}.wav")))
     items.append((f"style ({s_name})", style))
     n = int(args.seconds * bench.SR)
     fig, axes = plt.subplots(len(items), 1, figsize=(9, 2 * len(items)), sharex=True)

@@ -111,3 +111,20 @@ def test_the_other_excerpt_never_shares_a_frame_with_a_longer_reference(bench):
     assert bench.other_seed(OneRecording, "amen", 10, 10, 0) == 1  # equal lengths: the next excerpt, as stored runs
     with pytest.raises(SystemExit, match="shares no frame"):
         bench.other_seed(OneRecording, "amen", 10, 20, 1)  # 20 s from 10 s on leaves no 10 s outside it
+
+
+def test_feature_outputs_get_griffin_lim_from_the_content_phase_only_where_asked(bench, tmp_path, wav_file):
+    from audiostyle_engine.run import prepare
+
+    c = wav_file("c.wav", np.zeros((1, 4410), dtype=np.float32) + 0.1)
+    params, match, morph, phases, layer = bench.plan("balanced+layer06", {"n_filters": 8, "iterations": 1},
+                                                     ("gl", "gl_refine", "gl_x3"))
+    assert phases == ("gl", "gl_refine")  # gl_x3 starts from random phase: not for an output that carries one
+    path = tmp_path / "g.yaml"
+    path.write_text(bench.graph_yaml(c, c, tmp_path, params, phases, 2, match, morph, (layer, c)))
+    prepare(path)
+    text = path.read_text()
+    assert "i_gl: {type: istft, inputs: {spectrogram: styled}, griffin_lim_iterations: 2}" in text
+    assert "i_gl_refine: {type: istft, inputs: {spectrogram: styled, phase_from: c_spec}, griffin_lim_iterations: 2, " \
+           "phase: griffin_lim}" in text
+    assert bench.plan("balanced+layer06", {"n_filters": 8, "iterations": 1}, ("gl_x3",))[3] == ("gl",)
