@@ -118,6 +118,40 @@ LAYERED.update({"balanced_b234+layer06": ("pre_logmag_a03_b234", 0.06), "balance
                 "balanced_b234_c3+layer06": ("pre_logmag_a03_b234_c3", 0.06),
                 "balanced_b234_c2+layer06": ("pre_logmag_a03_b234_c2", 0.06)})
 FEATURE.update({name: FEATURE[base] for name, (base, _) in LAYERED.items()})
+# Measured on the two open pairs (README, "Tried and not kept"): the Gram per range of the mel axis
+# (gram_bands), more style (alpha 0.1, 0.03, 80 iterations) under more layer, morph under the layer, and
+# morph as the start of the banded Gram. Most also feed gl_refine (PHASES_FOR).
+_B234 = {"style_blocks": [2, 3, 4]}
+FEATURE.update({"pre_logmag_a03_b234_g2": {"alpha": 0.3, **_B234, "gram_bands": 2},
+                "pre_logmag_a03_b234_g4": {"alpha": 0.3, **_B234, "gram_bands": 4},
+                "pre_logmag_a03_b234_g8": {"alpha": 0.3, **_B234, "gram_bands": 8},
+                "pre_logmag_a01_b234_g4": {"alpha": 0.1, **_B234, "gram_bands": 4},
+                "pre_logmag_a03_g4": {"alpha": 0.3, "gram_bands": 4},
+                "pre_logmag_a003_b234": {"alpha": 0.03, **_B234},
+                "pre_logmag_a01_b234_80it": {"alpha": 0.1, **_B234, "iterations": 80}})
+_MORE = {"balanced_b234_g2+layer06": ("pre_logmag_a03_b234_g2", 0.06),
+         "balanced_b234_g4+layer06": ("pre_logmag_a03_b234_g4", 0.06),
+         "balanced_b234_g4+layer10": ("pre_logmag_a03_b234_g4", 0.10),
+         "balanced_b234_g4+layer15": ("pre_logmag_a03_b234_g4", 0.15),
+         "balanced_b234_g8+layer06": ("pre_logmag_a03_b234_g8", 0.06),
+         "strong_b234_g4+layer06": ("pre_logmag_a01_b234_g4", 0.06),
+         "balanced_g4+layer06": ("pre_logmag_a03_g4", 0.06),
+         "strong_b234+layer10": ("pre_logmag_a01_b234", 0.10),
+         "strong_b234+layer15": ("pre_logmag_a01_b234", 0.15),
+         "strong_b234_80it+layer10": ("pre_logmag_a01_b234_80it", 0.10),
+         "alpha003_b234+layer10": ("pre_logmag_a003_b234", 0.10),
+         "alpha003_b234+layer15": ("pre_logmag_a003_b234", 0.15)}
+LAYERED.update(_MORE)
+FEATURE.update({name: FEATURE[base] for name, (base, _) in _MORE.items()})
+for _amount in (0.3, 0.5):
+    _m = f"morph{round(10 * _amount):02d}"
+    for _layer in (0.06, 0.10):
+        _name = f"{_m}+layer{round(100 * _layer):02d}"  # morph alone, then the layer
+        MORPH[_name], POST[_name], LAYERED[_name] = {"amount": _amount}, (None, None), (_m, _layer)
+    for _name, _bands, _layer in ((f"{_m}+balanced_b234_g4+layer06", 4, 0.06), (f"{_m}+balanced_b234+layer06", 1, 0.06),
+                                  (f"{_m}+balanced_b234_g4+layer10", 4, 0.10)):
+        FEATURE[_name] = {"alpha": 0.3, **_B234, "gram_bands": _bands}
+        FEATURE_PRE[_name], LAYERED[_name] = {"amount": _amount}, (_name, _layer)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
@@ -134,12 +168,16 @@ PHASES = {
     # For outputs that carry the content's phase (feature_style): Griffin-Lim started from it, so that
     # partials the optimiser added where the content had none get a phase consistent across frames.
     "gl_refine": ({"phase": "griffin_lim"}, True),
+    "gl_resynth": ({"phase": "griffin_lim"}, False),  # the same from a random phase: the content's phase dropped
 }
 # Which phase variants each optimiser run feeds (waveform outputs carry their own phase, Griffin-Lim is skipped).
 PHASES_FOR = {"logmag_antognini": ("gl_content_phase",), "paper": ("gl", "gl_content_phase"), "bounded_lbfgs": ("gl", "gl_content_phase"),
               "content_init": ("gl", "gl_content_phase"), "combined": ("gl", "gl_content_phase")}
+PHASES_FOR.update({name: ("gl", "gl_refine") for name in ("pre_logmag_a03_b234", "balanced_b234+layer06",
+                                                          "strong_b234+layer06", *_MORE)})
+PHASES_FOR["strong_b234+layer10"] = ("gl", "gl_refine", "gl_resynth")
 DEFAULT_PHASES = ("gl",)
-FEATURE_PHASES = ("gl", "gl_refine")
+FEATURE_PHASES = ("gl", "gl_refine", "gl_resynth")
 
 
 def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None, phases: tuple[str, ...],
@@ -166,6 +204,9 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
         if match is not None or morph is None:
             lines += [f"  m: {{type: match, inputs: {{audio: {last}, reference: s_in}}{args(match)}}}"]
             last = "m"
+        if layer is not None:
+            lines += [f"  l: {{type: layer, inputs: {{audio: {last}, reference: l_in}}, amount: {layer[0]}}}"]
+            last = "l"
         lines += [f"  w_gl: {{type: write, inputs: {{audio: {last}}}, path: '{out_dir / 'gl.wav'}', bit_depth: 32, "
                   "clip: clip}"]
         return "\n".join(lines) + "\n"

@@ -61,7 +61,8 @@ def test_mixes_are_at_equal_rms(bench, rng):
 
 
 @pytest.mark.parametrize("config", ["match", "wave_alpha1+match", "pre_logmag", "pre_logmag+match_envelope",
-                                    "morph05", "morph05+pre_a03", "balanced+layer06"])
+                                    "morph05", "morph05+pre_a03", "balanced+layer06", "morph05+layer06",
+                                    "balanced_b234_g4+layer06", "morph03+balanced_b234_g4+layer06"])
 def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng, config):
     from audiostyle_engine.run import prepare
 
@@ -74,10 +75,11 @@ def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng,
     prepare(path)  # raises with every problem if the graph is wrong
     text = path.read_text()
     assert ("type: match" in text) == ("match" in config)
-    assert ("type: feature_style" in text) == ("pre_" in config or "layer" in config)
+    assert ("type: feature_style" in text) == (config in bench.FEATURE)
     assert ("type: layer" in text) == ("layer" in config)
     assert ("type: morph" in text) == config.startswith("morph")
-    assert ("start: pre_spec" in text) == (config == "morph05+pre_a03")
+    assert ("start: pre_spec" in text) == (config in bench.FEATURE_PRE)
+    assert ("gram_bands: 4" in text) == ("_g4" in config)
 
 
 def test_an_excerpt_picks_every_clip_of_a_pair_and_the_layer_is_never_the_reference(bench):
