@@ -84,6 +84,8 @@ FEATURE_STYLE_PRESETS = {
     "strong": {"alpha": 0.1, "beta": 1.0, "texture_weight": 0.0},
 }
 
+FEATURE_RHYTHM_SECONDS = 2.0  # feature_style's rhythm loss: lags up to one bar at 120 bpm
+
 # The morph node (nodes/morph.py; not in the paper): cross-synthesis on the paper's STFT.
 MORPH_AMOUNT = 0.5  # half-way between the two envelopes per band, in dB
 MORPH_BANDS = 64  # mel bands of the envelopes, as the quality measures' mel resolution

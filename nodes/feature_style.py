@@ -34,7 +34,8 @@ class FeatureStyle(Node):
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
             "history", losses=(("loss", "total (α·content + β·style + texture)"), ("content_loss", "content"),
-                               ("style_loss", "pretrained Gram style"), ("texture_loss", "texture statistics")),
+                               ("style_loss", "pretrained Gram style"), ("rhythm_loss", "rhythm (feature autocovariance)"),
+                               ("texture_loss", "texture statistics")),
             correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
         params=(
             Param("preset", "choice", None, "subtle / balanced / strong: sets alpha, beta and texture_weight "
@@ -48,6 +49,11 @@ class FeatureStyle(Node):
             Param("gram_bands", "int", 1, "Gram matrices per style block, each over one range of the mel axis "
                   "(low to high): 1 pools over frequency like an image's Gram; more keep the style's textures at "
                   "their own registers (each block has 96, 48, 24, 12 mel positions)", min=1, max=12),
+            Param("rhythm_weight", "float", 0.0, "weight of the rhythm loss: the style blocks' features' "
+                  "autocovariance over time (how the style's textures repeat: a loop's beat), which the Gram "
+                  "cannot see", min=0.0),
+            Param("rhythm_seconds", "float", settings.FEATURE_RHYTHM_SECONDS, "longest lag of the rhythm loss "
+                  "(at most half of either clip)", min=0.1, max=30.0, unit="s"),
             Param("content_block", "int", 4, "conv block whose features make the content loss", min=1, max=4),
             Param("domain", "choice", "logmag", "logmag: optimise the log-magnitude, output with the content's phase; "
                   "waveform: optimise the signal through a differentiable STFT", choices=("logmag", "waveform")),
@@ -75,7 +81,7 @@ class FeatureStyle(Node):
         p = {**params, **PRESETS.get(params["preset"], {})}
         # Caught here rather than minutes into a batch: the weights ship in a wheel that `pip install .` leaves
         # out (its own requirements pin old numpy and librosa). find_spec imports nothing.
-        if p["weights"] == "pretrained" and (p["alpha"] > 0 or p["beta"] > 0) and importlib.util.find_spec("aisfx") is None:
+        if p["weights"] == "pretrained" and (p["alpha"] > 0 or p["beta"] > 0 or p["rhythm_weight"] > 0) and importlib.util.find_spec("aisfx") is None:
             problems.append(ParamProblem("weights", "the pretrained features need the aisfx package's weights; install "
                                                     "them with pip install --no-deps aisfx==0.1.2 (or weights: random)"))
         return problems
@@ -97,9 +103,10 @@ class FeatureStyle(Node):
         start = self._check_start(content, start)
         seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
         cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
-                               p["tolerance"], p["tolerance_window"])
+                               p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
+                               rhythm_seconds=p["rhythm_seconds"])
         net = None
-        if cfg.alpha > 0 or cfg.beta > 0:
+        if cfg.alpha > 0 or cfg.beta > 0 or cfg.rhythm_weight > 0:
             from ._style import pretrained as pt
 
             try:

@@ -21,6 +21,8 @@ class FeatureConfig:
     tolerance: float | None
     tolerance_window: int
     history_size: int = 10
+    rhythm_weight: float = 0.0  # weight of the features' autocovariance over time (pretrained.autocovariance)
+    rhythm_seconds: float = 2.0
 
 
 class Variable:
@@ -61,7 +63,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
     opt = torch.optim.LBFGS([z], lr=1.0, max_iter=1, max_eval=40, history_size=cfg.history_size,
                             line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
     cache: list = []
-    history = {"iteration": [], "loss": [], "content_loss": [], "style_loss": [], "texture_loss": [],
+    history = {"iteration": [], "loss": [], "content_loss": [], "style_loss": [], "rhythm_loss": [], "texture_loss": [],
                "content_correlation": [], "seconds": [], "evaluations": 0, "stopped": "iterations"}
     t0 = time.perf_counter()
 
@@ -86,7 +88,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
         loss, _, parts = evaluate()
         history["iteration"].append(iteration)
         history["loss"].append(float(loss))
-        for k in ("content", "style", "texture"):
+        for k in ("content", "style", "rhythm", "texture"):
             history[f"{k}_loss"].append(float(parts[k]))
         corr = float("nan")
         if variable is not None and content_logmag is not None:
@@ -116,12 +118,14 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
 def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor, style_mag: torch.Tensor, *,
                net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
                n_fft: int, hop_length: int):
-    """loss(z) = alpha·content + beta·pretrained style + texture_weight·texture, and its parts."""
+    """loss(z) = alpha·content + beta·pretrained style + rhythm_weight·rhythm + texture_weight·texture, and
+    its parts."""
     pretrained = texture = None
-    if net is not None and (cfg.beta > 0 or cfg.alpha > 0):
+    if net is not None and (cfg.beta > 0 or cfg.alpha > 0 or cfg.rhythm_weight > 0):
         from .pretrained import PretrainedLoss
 
-        pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands)
+        pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands,
+                                    cfg.rhythm_seconds if cfg.rhythm_weight > 0 else None)
     if cfg.texture_weight > 0:
         from .texture import TextureLoss
 
@@ -130,9 +134,10 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
 
     def loss_fn(z):
         mag = variable.magnitude(z)
-        content, style = pretrained(mag ** 2) if pretrained is not None else (zero, zero)
+        content, style, rhythm = pretrained(mag ** 2) if pretrained is not None else (zero, zero, zero)
         tex = texture(mag) if texture is not None else zero
-        total = cfg.alpha * content + cfg.beta * style + cfg.texture_weight * tex
-        return total, {"content": content.detach(), "style": style.detach(), "texture": tex.detach()}
+        total = cfg.alpha * content + cfg.beta * style + cfg.rhythm_weight * rhythm + cfg.texture_weight * tex
+        return total, {"content": content.detach(), "style": style.detach(), "rhythm": rhythm.detach(),
+                       "texture": tex.detach()}
 
     return loss_fn

@@ -134,22 +134,51 @@ def band_grams(feats: torch.Tensor, bands: int) -> list[torch.Tensor]:
     return [gram(part) for part in torch.tensor_split(feats, min(bands, feats.shape[2]), dim=2)]
 
 
+def autocovariance(feats: torch.Tensor, lags: int, bands: int = 1) -> torch.Tensor:
+    """[channels, time, mels] → [channels·bands, lags]: each channel's activation, averaged over each range
+    of the mel axis, its mean removed, multiplied by itself 1..lags frames later and averaged over the frames
+    each lag overlaps. The Gram is blind to time; this sees how a texture repeats — a loop's beat (the
+    autocorrelation term of Antognini et al. 2019, here on the pretrained features)."""
+    a = torch.cat([part.mean(dim=2) for part in torch.tensor_split(feats, min(bands, feats.shape[2]), dim=2)])
+    a = a - a.mean(dim=1, keepdim=True)
+    t = a.shape[1]
+    spectrum = torch.fft.rfft(a, n=2 * t)
+    ac = torch.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=2 * t)[:, 1:lags + 1]
+    return ac / torch.arange(t - 1, t - 1 - lags, -1, dtype=ac.dtype, device=ac.device)
+
+
+def block_hop_seconds(block: int) -> float:
+    """Seconds between the time positions of a block's features (the net's hop, halved by each pooling)."""
+    return N_FFT // 2 * 2 ** (block - 1) / SAMPLE_RATE
+
+
 class PretrainedLoss:
     """Σ_l ‖G_l(x) − G_l(style)‖² / ‖G_l(style)‖² over the style blocks, and
     ‖F_c(x) − F_c(content)‖² / ‖F_c(content)‖² at the content block: both scale-free, so alpha and beta
     weigh comparable numbers whatever the clip."""
 
     def __init__(self, net: FeatureNet, content_power: torch.Tensor, style_power: torch.Tensor,
-                 style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1):
+                 style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1,
+                 rhythm_seconds: float | None = None):
         self.net, self.style_blocks, self.content_block = net, tuple(style_blocks), content_block
         self.gram_bands = gram_bands
         self.upto = max(max(self.style_blocks), content_block)
         with torch.no_grad():
             style = net(style_power, self.upto)
             self.style_grams = {b: band_grams(style[b - 1], gram_bands) for b in self.style_blocks}
-            self.content_feats = net(content_power, self.upto)[content_block - 1]
+            content = net(content_power, self.upto)
+            self.content_feats = content[content_block - 1]
+            # Lags up to rhythm_seconds, and never beyond half of either clip (fewer overlaps than that
+            # would make a lag's average a guess); a block with no lag left adds no term.
+            self.style_rhythm = {}
+            for b in self.style_blocks if rhythm_seconds else ():
+                lags = min(int(round(rhythm_seconds / block_hop_seconds(b))), style[b - 1].shape[1] // 2,
+                           content[b - 1].shape[1] // 2)
+                if lags >= 1:
+                    self.style_rhythm[b] = autocovariance(style[b - 1], lags, gram_bands)
 
-    def __call__(self, power: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, power: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(content, style, rhythm) losses; rhythm is 0 without rhythm_seconds."""
         feats = self.net(power, self.upto)
         # Each band's error relative to its own Gram, averaged: a quiet band counts as much as a loud one,
         # and with one band this is the plain Gram loss.
@@ -159,4 +188,6 @@ class PretrainedLoss:
         c, target = feats[self.content_block - 1], self.content_feats
         frames = min(c.shape[1], target.shape[1])
         content = ((c[:, :frames] - target[:, :frames]) ** 2).sum() / (target[:, :frames] ** 2).sum().clamp_min(1e-20)
-        return content, style
+        rhythm = sum((((autocovariance(feats[b - 1], t.shape[1], self.gram_bands) - t) ** 2).sum()
+                      / (t ** 2).sum().clamp_min(1e-20) for b, t in self.style_rhythm.items()), torch.zeros(()))
+        return content, style, rhythm

@@ -38,7 +38,7 @@ def test_gradients_flow_through_the_front_end_to_the_log_magnitude(rng, pretrain
     style = noise(rng, seconds=0.5)[0]
     loss = pt.PretrainedLoss(net, _power(content), _power(style))
     z = torch.log1p(_power(content).sqrt()).requires_grad_(True)
-    c, s = loss(torch.expm1(z) ** 2)
+    c, s, _ = loss(torch.expm1(z) ** 2)
     (c + s).backward()
     c, s = c.detach(), s.detach()
     g = z.grad
@@ -60,8 +60,8 @@ def test_pretrained_weights_load_into_the_architecture():
 def test_pretrained_loss_vanishes_at_its_targets(rng):
     net = _net(False)
     p = _power(noise(rng, seconds=0.5)[0])
-    c, s = pt.PretrainedLoss(net, p, p)(p)
-    assert float(c) < 1e-10 and float(s) < 1e-10
+    c, s, r = pt.PretrainedLoss(net, p, p, rhythm_seconds=0.2)(p)
+    assert float(c) < 1e-10 and float(s) < 1e-10 and float(r) < 1e-10
 
 
 def test_band_grams_tell_the_register_that_one_gram_pools_away(rng):
@@ -80,12 +80,41 @@ def test_banded_style_loss_vanishes_at_its_target_and_one_band_is_the_plain_gram
     net = _net(False)
     p, q = _power(noise(rng, seconds=0.5)[0]), _power(chirp(seconds=0.5)[0])
     assert float(pt.PretrainedLoss(net, p, p, gram_bands=4)(p)[1]) < 1e-10
-    _, banded = pt.PretrainedLoss(net, q, p, gram_bands=4)(q)
-    _, one = pt.PretrainedLoss(net, q, p, gram_bands=1)(q)
+    _, banded, _ = pt.PretrainedLoss(net, q, p, gram_bands=4)(q)
+    _, one, _ = pt.PretrainedLoss(net, q, p, gram_bands=1)(q)
     feats_q, feats_p = net(q), net(p)
     plain = sum(((pt.gram(feats_q[b]) - pt.gram(feats_p[b])) ** 2).sum() / (pt.gram(feats_p[b]) ** 2).sum() for b in range(4))
     torch.testing.assert_close(one, plain)
     assert float(banded) > 0 and not torch.isclose(banded, one)
+
+
+def test_autocovariance_sees_the_beat_that_the_gram_pools_away(rng):
+    # Bursts every 5 frames or every 10: the autocovariance peaks at each one's own period.
+    fast, slow = torch.zeros(4, 200, 6), torch.zeros(4, 200, 6)
+    burst = torch.from_numpy(rng.random((4, 1, 6)) + 0.5).float()
+    fast[:, ::5], slow[:, ::10] = burst, burst
+    fast_ac, slow_ac = pt.autocovariance(fast, 20), pt.autocovariance(slow, 20)
+    assert fast_ac.shape == (4, 20)
+    assert (fast_ac[:, 4] > 0).all() and (slow_ac[:, 4] < 0).all()  # lag 5: in step for one, out for the other
+    assert (slow_ac[:, 9] > 0).all() and (slow_ac[:, 9] > slow_ac[:, 4]).all()
+    assert pt.autocovariance(fast, 20, bands=3).shape == (12, 20)
+    assert pt.block_hop_seconds(2) == pytest.approx(2048 / 44100)
+
+
+def test_rhythm_loss_pulls_towards_the_styles_beat(rng):
+    # A steady noise against a pulsed one: the rhythm loss is large, falls when the pulse is imposed,
+    # and its gradient reaches the log-magnitude.
+    net = _net(False)
+    steady = noise(rng, seconds=3.0)[0]
+    gate = (np.sin(2 * np.pi * 4 * np.arange(steady.size) / SR) > 0).astype(np.float32)
+    pulsed = steady * gate
+    loss = pt.PretrainedLoss(net, _power(steady), _power(pulsed), style_blocks=(2,), rhythm_seconds=1.0)
+    _, _, far = loss(_power(steady))
+    _, _, near = loss(_power(pulsed))
+    assert float(near) < 1e-10 < float(far)
+    z = torch.log1p(_power(steady).sqrt()).requires_grad_(True)
+    loss(torch.expm1(z) ** 2)[2].backward()
+    assert torch.isfinite(z.grad).all() and float(z.grad.abs().sum()) > 0
 
 
 def test_front_end_does_not_depend_on_level(rng):
