@@ -119,8 +119,8 @@ LAYERED.update({"balanced_b234+layer06": ("pre_logmag_a03_b234", 0.06), "balance
                 "balanced_b234_c2+layer06": ("pre_logmag_a03_b234_c2", 0.06)})
 FEATURE.update({name: FEATURE[base] for name, (base, _) in LAYERED.items()})
 # Measured on the two open pairs (README, "Tried and not kept"): the Gram per range of the mel axis
-# (gram_bands), more style (alpha 0.1, 0.03, 80 iterations) under more layer, morph under the layer, and
-# morph as the start of the banded Gram. Most also feed gl_refine (PHASES_FOR).
+# (gram_bands), more style (alpha 0.1, 0.03, 80 iterations) under more layer, morph under the layer,
+# morph as the start of the banded Gram, and a rhythm loss. Most also feed gl_refine (PHASES_FOR).
 _B234 = {"style_blocks": [2, 3, 4]}
 FEATURE.update({"pre_logmag_a03_b234_g2": {"alpha": 0.3, **_B234, "gram_bands": 2},
                 "pre_logmag_a03_b234_g4": {"alpha": 0.3, **_B234, "gram_bands": 4},
@@ -143,6 +143,12 @@ _MORE = {"balanced_b234_g2+layer06": ("pre_logmag_a03_b234_g2", 0.06),
          "alpha003_b234+layer15": ("pre_logmag_a003_b234", 0.15)}
 LAYERED.update(_MORE)
 FEATURE.update({name: FEATURE[base] for name, (base, _) in _MORE.items()})
+# The rhythm loss (the features' autocovariance over up to 2 s) beside the Gram.
+for _weight, _bands in ((1, 1), (3, 1), (1, 4)):
+    _tag = f"{'_g4' if _bands > 1 else ''}_r{_weight}"
+    FEATURE[f"pre_logmag_a03_b234{_tag}"] = {"alpha": 0.3, **_B234, "gram_bands": _bands, "rhythm_weight": float(_weight)}
+    LAYERED[f"balanced_b234{_tag}+layer06"] = (f"pre_logmag_a03_b234{_tag}", 0.06)
+    FEATURE[f"balanced_b234{_tag}+layer06"] = FEATURE[f"pre_logmag_a03_b234{_tag}"]
 for _amount in (0.3, 0.5):
     _m = f"morph{round(10 * _amount):02d}"
     for _layer in (0.06, 0.10):
