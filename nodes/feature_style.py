@@ -33,7 +33,7 @@ class FeatureStyle(Node):
                      optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
-            "history", losses=(("loss", "total (α·content + β·style + texture)"), ("content_loss", "content"),
+            "history", losses=(("loss", "total (α·content + β·style + rhythm + texture)"), ("content_loss", "content"),
                                ("style_loss", "pretrained Gram style"), ("rhythm_loss", "rhythm (feature autocovariance)"),
                                ("texture_loss", "texture statistics")),
             correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),

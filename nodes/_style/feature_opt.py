@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from audiostyle_engine import settings
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
@@ -22,7 +24,7 @@ class FeatureConfig:
     tolerance_window: int
     history_size: int = 10
     rhythm_weight: float = 0.0  # weight of the features' autocovariance over time (pretrained.autocovariance)
-    rhythm_seconds: float = 2.0
+    rhythm_seconds: float = settings.FEATURE_RHYTHM_SECONDS
 
 
 class Variable:

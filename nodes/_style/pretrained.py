@@ -153,9 +153,10 @@ def block_hop_seconds(block: int) -> float:
 
 
 class PretrainedLoss:
-    """Σ_l ‖G_l(x) − G_l(style)‖² / ‖G_l(style)‖² over the style blocks, and
-    ‖F_c(x) − F_c(content)‖² / ‖F_c(content)‖² at the content block: both scale-free, so alpha and beta
-    weigh comparable numbers whatever the clip."""
+    """Σ_l ‖G_l(x) − G_l(style)‖² / ‖G_l(style)‖² over the style blocks (with gram_bands, the mean of that
+    over each block's mel ranges), ‖F_c(x) − F_c(content)‖² / ‖F_c(content)‖² at the content block, and
+    with rhythm_seconds Σ_l ‖A_l(x) − A_l(style)‖² / ‖A_l(style)‖² of the autocovariances: all scale-free,
+    so their weights weigh comparable numbers whatever the clip."""
 
     def __init__(self, net: FeatureNet, content_power: torch.Tensor, style_power: torch.Tensor,
                  style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1,
