@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from audiostyle_engine.errors import ParameterError
-from audiostyle_engine.spec import UNKNOWN, Node
+from audiostyle_engine.payloads import PortKind
+from audiostyle_engine.spec import UNKNOWN, Node, Port
 
 
 def signal_and_reference(ctx, node: str, audio, reference) -> tuple[np.ndarray, np.ndarray] | None:
@@ -20,6 +21,12 @@ def signal_and_reference(ctx, node: str, audio, reference) -> tuple[np.ndarray, 
             ctx.warn(f"{label} is silent; {node} leaves the signal as it is")
             return None
     return x, ref
+
+
+def reference_ports(audio_doc: str, reference_doc: str) -> dict:
+    """The ports every ReferenceNode has (its process takes exactly these): NodeSpec(..., **reference_ports(...))."""
+    return {"inputs": (Port("audio", PortKind.AUDIO, audio_doc), Port("reference", PortKind.AUDIO, reference_doc)),
+            "outputs": (Port("audio", PortKind.AUDIO),)}
 
 
 class ReferenceNode(Node):

@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from audiostyle_engine import settings
-from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import NodeSpec, Param, Port
+from audiostyle_engine.spec import NodeSpec, Param
 
-from ._reference import ReferenceNode
+from ._reference import ReferenceNode, reference_ports
 
 
 class Layer(ReferenceNode):
@@ -21,9 +20,8 @@ class Layer(ReferenceNode):
             "before the two are weighted, so `amount` is a share of equal loudness, not of whatever levels the "
             "files had. Under a styled output (graphs/beyond_paper.yaml) a few per cent fill the quiet bins "
             "the style transfer leaves empty. Unlike mix, the output keeps the signal's length.",
-        inputs=(Port("audio", PortKind.AUDIO, "the signal, e.g. the styled output"),
-                Port("reference", PortKind.AUDIO, "what is laid under it, e.g. the style")),
-        outputs=(Port("audio", PortKind.AUDIO),),
+        **reference_ports("the signal, e.g. the styled output",
+                          "what is laid under it, e.g. the style"),
         params=(Param("amount", "float", settings.LAYER_AMOUNT, "0 = the signal alone, 1 = the reference alone "
                       "(at the signal's RMS)", min=0.0, max=1.0),),
     )
@@ -32,6 +30,7 @@ class Layer(ReferenceNode):
         out, gain_db = layer(x, ref, self.params["amount"])
         ctx.record("reference_gain_db", round(gain_db, 2))
         return out
+
 
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x))))

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import NodeSpec, Param, Port
+from audiostyle_engine.spec import NodeSpec, Param
 
-from ._reference import ReferenceNode
+from ._reference import ReferenceNode, reference_ports
 
 
 class Match(ReferenceNode):
@@ -14,9 +13,8 @@ class Match(ReferenceNode):
         type_name="match",
         category="signal",
         summary="Match the long-term spectrum, dynamics and loudness (and optionally the level contour) to a reference.",
-        inputs=(Port("audio", PortKind.AUDIO, "the signal to change, e.g. the styled output"),
-                Port("reference", PortKind.AUDIO, "the sound to match, e.g. the style")),
-        outputs=(Port("audio", PortKind.AUDIO),),
+        **reference_ports("the signal to change, e.g. the styled output",
+                          "the sound to match, e.g. the style"),
         params=(
             Param("strength", "float", 1.0, "overall amount: 0 = unchanged, 1 = matched; scales every step",
                   min=0.0, max=1.0),

@@ -4,10 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from audiostyle_engine import settings
-from audiostyle_engine.payloads import PortKind
-from audiostyle_engine.spec import NodeSpec, Param, Port
+from audiostyle_engine.spec import NodeSpec, Param
 
-from ._reference import ReferenceNode
+from ._reference import ReferenceNode, reference_ports
 
 N_FFT = settings.N_FFT
 HOP = settings.HOP_LENGTH
@@ -24,9 +23,8 @@ class Morph(ReferenceNode):
             "the signal's length). The gain is applied to the signal's own STFT, so its phase and its fine "
             "structure within each band (the partials that carry pitch) stay; what changes is timbre and the "
             "band-wise level contour. Also usable as the start of feature_style (its `start` input).",
-        inputs=(Port("audio", PortKind.AUDIO, "the signal whose fine structure is kept, e.g. the content"),
-                Port("reference", PortKind.AUDIO, "the sound whose envelopes are imposed, e.g. the style")),
-        outputs=(Port("audio", PortKind.AUDIO),),
+        **reference_ports("the signal whose fine structure is kept, e.g. the content",
+                          "the sound whose envelopes are imposed, e.g. the style"),
         params=(
             Param("amount", "float", settings.MORPH_AMOUNT, "0 = unchanged, 1 = the reference's band envelopes exactly "
                   "(geometric interpolation between the two per band and frame)", min=0.0, max=1.0),
@@ -48,6 +46,7 @@ class Morph(ReferenceNode):
             lowest, highest = min(lowest, float(gain_db.min())), max(highest, float(gain_db.max()))
         ctx.record("gain_db_range", [round(lowest, 2), round(highest, 2)])
         return out
+
 
 def morph(x: np.ndarray, reference: np.ndarray, sample_rate: int, amount: float, bands: int = settings.MORPH_BANDS,
           max_boost_db: float = settings.MORPH_MAX_BOOST_DB) -> tuple[np.ndarray, np.ndarray]:
