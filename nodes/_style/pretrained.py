@@ -126,12 +126,17 @@ def gram(feats: torch.Tensor) -> torch.Tensor:
     return f @ f.T / f.shape[1]
 
 
+def mel_ranges(feats: torch.Tensor, bands: int) -> tuple[torch.Tensor, ...]:
+    """[channels, time, mels] cut into ``bands`` contiguous ranges of the mel axis, as equal as the block's
+    mel positions allow (never more ranges than positions)."""
+    return torch.tensor_split(feats, min(bands, feats.shape[2]), dim=2)
+
+
 def band_grams(feats: torch.Tensor, bands: int) -> list[torch.Tensor]:
-    """One Gram per contiguous range of the mel axis ([channels, time, mels], ranges as equal as the block's
-    mel positions allow). A single Gram pools over frequency as over time, so it says which textures occur
-    but not at which pitch or register; one per range keeps that (the paper's layer, which takes frequency
-    bins as channels, keeps it fully)."""
-    return [gram(part) for part in torch.tensor_split(feats, min(bands, feats.shape[2]), dim=2)]
+    """One Gram per range of the mel axis (mel_ranges). A single Gram pools over frequency as over time, so
+    it says which textures occur but not at which pitch or register; one per range keeps that (the paper's
+    layer, which takes frequency bins as channels, keeps it fully)."""
+    return [gram(part) for part in mel_ranges(feats, bands)]
 
 
 def autocovariance(feats: torch.Tensor, lags: int, bands: int = 1) -> torch.Tensor:
@@ -139,7 +144,7 @@ def autocovariance(feats: torch.Tensor, lags: int, bands: int = 1) -> torch.Tens
     of the mel axis, its mean removed, multiplied by itself 1..lags frames later and averaged over the frames
     each lag overlaps. The Gram is blind to time; this sees how a texture repeats — a loop's beat (the
     autocorrelation term of Antognini et al. 2019, here on the pretrained features)."""
-    a = torch.cat([part.mean(dim=2) for part in torch.tensor_split(feats, min(bands, feats.shape[2]), dim=2)])
+    a = torch.cat([part.mean(dim=2) for part in mel_ranges(feats, bands)])
     a = a - a.mean(dim=1, keepdim=True)
     t = a.shape[1]
     spectrum = torch.fft.rfft(a, n=2 * t)
