@@ -81,7 +81,7 @@ class FeatureStyle(Node):
         p = {**params, **PRESETS.get(params["preset"], {})}
         # Caught here rather than minutes into a batch: the weights ship in a wheel that `pip install .` leaves
         # out (its own requirements pin old numpy and librosa). find_spec imports nothing.
-        if p["weights"] == "pretrained" and (p["alpha"] > 0 or p["beta"] > 0 or p["rhythm_weight"] > 0) and importlib.util.find_spec("aisfx") is None:
+        if p["weights"] == "pretrained" and _needs_network(p) and importlib.util.find_spec("aisfx") is None:
             problems.append(ParamProblem("weights", "the pretrained features need the aisfx package's weights; install "
                                                     "them with pip install --no-deps aisfx==0.1.2 (or weights: random)"))
         return problems
@@ -106,7 +106,7 @@ class FeatureStyle(Node):
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
                                rhythm_seconds=p["rhythm_seconds"])
         net = None
-        if cfg.alpha > 0 or cfg.beta > 0 or cfg.rhythm_weight > 0:
+        if _needs_network(p):
             from ._style import pretrained as pt
 
             try:
@@ -179,6 +179,11 @@ class FeatureStyle(Node):
         if content.n_fft != 2048 or content.hop_length != 512 or content.sample_rate != 44100:
             raise ParameterError("feature_style's pretrained front end expects 44.1 kHz, n_fft 2048, hop 512 (the "
                                  "paper's stft); resample to 44100 Hz and use those stft settings")
+
+
+def _needs_network(p: dict) -> bool:
+    """Whether any weighted term (content, Gram, rhythm) reads the pretrained network's features."""
+    return p["alpha"] > 0 or p["beta"] > 0 or p["rhythm_weight"] > 0
 
 
 def _content_signal(content: Spectrogram, channel: int) -> np.ndarray:

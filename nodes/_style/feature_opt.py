@@ -123,7 +123,7 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
     """loss(z) = alpha·content + beta·pretrained style + rhythm_weight·rhythm + texture_weight·texture, and
     its parts."""
     pretrained = texture = None
-    if net is not None and (cfg.beta > 0 or cfg.alpha > 0 or cfg.rhythm_weight > 0):
+    if net is not None:  # the caller builds the network only when a weighted term reads it
         from .pretrained import PretrainedLoss
 
         pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands,
