@@ -334,6 +334,7 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
         features = FeatureDistance(content, style, SR)
     c_path = signals.write_wav(pair_dir / "content.wav", content)
     s_path = signals.write_wav(pair_dir / "style.wav", style)
+    l_path = signals.write_wav(pair_dir / "layer.wav", other)  # what layered configs lay under their output
     rows = []
 
     def add(name, x, **extra):
@@ -355,7 +356,7 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
         graph = out_dir / "graph.yaml"
         run_params, match, morph, phases, layer = plan(opt_name, shared, phases)
         if layer is not None:
-            layer = (layer, signals.write_wav(pair_dir / "layer.wav", other))
+            layer = (layer, l_path)
         graph.write_text(graph_yaml(c_path, s_path, out_dir, run_params, phases, args.gl_iterations, match, morph,
                                     layer))
         t0 = time.perf_counter()
