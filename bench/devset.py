@@ -14,7 +14,10 @@ folder from recorded samples that the packages ship, and writes LICENSES.md besi
 - amen / breakbeat / tabla / compus: Sonic Pi's recorded loops (CC0), tiled.
 
 The pairs are the paper's five kinds, each kind with other recordings than the others where the
-packages allow. The generated pairs of bench/signals.py stay for the tests.
+packages allow. HELD_OUT_PAIRS are five more of the same kinds, from recordings and phrases no choice of
+the bench was made on (the one real voice excepted, under another drum loop): run them with
+`bench/quality.py --source devset --held-out` to see whether a choice made on PAIRS holds on other
+material. The generated pairs of bench/signals.py stay for the tests.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import numpy as np
 
 SR = 44100
 CLIP_SECONDS = 30.0  # long enough for 10 s content, 10 s style and a second style excerpt
-VERSION = 1  # bump when a clip changes, so cached sets are rebuilt
+VERSION = 2  # bump when a clip changes, so cached sets are rebuilt
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
@@ -39,8 +42,13 @@ SOUND_FONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 # The paper's kinds of pair (content, style), with the clip that plays each role.
 PAIRS = (("speech", "rock"), ("piano", "trumpet"), ("piano", "amen"), ("tabla", "breakbeat"), ("compus", "violin"))
+# The same five kinds from other recordings and phrases, for a held-out check (none of them was tuned on).
+HELD_OUT_PAIRS = (("speech", "electric"), ("guitar", "trumpet2"), ("flute", "amen_full"), ("safari", "garzul"),
+                  ("perc2", "violin2"))
 KINDS = {"speech+rock": "speech+drums", "piano+trumpet": "instrumental+trumpet", "piano+amen": "instrumental+drums",
-         "tabla+breakbeat": "rhythm+drums", "compus+violin": "rhythm+violin"}
+         "tabla+breakbeat": "rhythm+drums", "compus+violin": "rhythm+violin",
+         "speech+electric": "speech+drums", "guitar+trumpet2": "instrumental+trumpet",
+         "flute+amen_full": "instrumental+drums", "safari+garzul": "rhythm+drums", "perc2+violin2": "rhythm+violin"}
 
 LICENCES = {
     "speech": ("alsa-utils (Debian)", "/usr/share/sounds/alsa/{Front,Rear,Side}_*.wav, speaker-test voice prompts",
@@ -57,6 +65,19 @@ LICENCES = {
     "breakbeat": ("sonic-pi-samples (Debian)", "loop_breakbeat.flac", "CC0 1.0"),
     "tabla": ("sonic-pi-samples (Debian)", "loop_tabla.flac", "CC0 1.0"),
     "compus": ("sonic-pi-samples (Debian)", "loop_compus.flac", "CC0 1.0"),
+    "guitar": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 24 (Nylon Guitar); melody: "
+               "Beethoven's Ode to Joy (public domain) over a bass written here", "MIT (FluidR3 by Frank Wen)"),
+    "flute": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 73 (Flute); melody: "
+              "Greensleeves (traditional, public domain)", "MIT (FluidR3 by Frank Wen)"),
+    "trumpet2": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 56 (Trumpet); another "
+                 "phrase written here", "MIT (FluidR3 by Frank Wen)"),
+    "violin2": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 40 (Violin); another phrase "
+                "written here", "MIT (FluidR3 by Frank Wen)"),
+    "electric": ("sonic-pi-samples (Debian)", "loop_electric.flac", "CC0 1.0"),
+    "amen_full": ("sonic-pi-samples (Debian)", "loop_amen_full.flac", "CC0 1.0"),
+    "safari": ("sonic-pi-samples (Debian)", "loop_safari.flac", "CC0 1.0"),
+    "garzul": ("sonic-pi-samples (Debian)", "loop_garzul.flac", "CC0 1.0"),
+    "perc2": ("sonic-pi-samples (Debian)", "loop_perc2.flac", "CC0 1.0"),
 }
 APT_PACKAGES = ("sonic-pi-samples", "hydrogen-data", "fluidsynth", "fluid-soundfont-gm", "alsa-utils")
 
@@ -70,6 +91,20 @@ TRUMPET = [(70, 1), (74, .5), (77, .5), (82, 2), (80, .5), (79, .5), (77, 1), (7
            (72, .75), (74, .25), (75, 1), (77, 1), (79, 1.5), (77, .5), (74, 1), (70, 2), (None, 1)]
 VIOLIN = [(76, 2), (79, 1), (81, 1), (83, 3), (81, 1), (79, 1.5), (78, .5), (76, 2), (74, 1), (None, .5),
           (71, .5), (72, 1), (74, 1), (76, 4)]
+# The held-out phrases. Ode to Joy (Beethoven, Symphony 9), in C; Greensleeves (traditional), in A minor.
+ODE = [(64, 1), (64, 1), (65, 1), (67, 1), (67, 1), (65, 1), (64, 1), (62, 1), (60, 1), (60, 1), (62, 1), (64, 1),
+       (64, 1.5), (62, .5), (62, 2), (64, 1), (64, 1), (65, 1), (67, 1), (67, 1), (65, 1), (64, 1), (62, 1),
+       (60, 1), (60, 1), (62, 1), (64, 1), (62, 1.5), (60, .5), (60, 2)]
+ODE_BASS = [(48, 4), (43, 4), (48, 4), (43, 2), (48, 2), (48, 4), (43, 4), (48, 4), (43, 2), (48, 2)]
+GREENSLEEVES = [(69, 1), (72, 2), (74, 1), (76, 1.5), (77, .5), (76, 1), (74, 2), (71, 1), (67, 1.5), (69, .5),
+                (71, 1), (72, 2), (69, 1), (69, 1.5), (68, .5), (69, 1), (71, 2), (68, 1), (64, 2), (69, 1),
+                (72, 2), (74, 1), (76, 1.5), (77, .5), (76, 1), (74, 2), (71, 1), (67, 1.5), (69, .5), (71, 1),
+                (72, 1.5), (71, .5), (69, 1), (68, 1.5), (66, .5), (68, 1), (69, 3)]
+TRUMPET2 = [(67, .5), (72, .5), (76, .5), (79, 1.5), (76, .5), (79, 2), (None, .5), (77, .5), (76, .5), (74, .5),
+            (72, 1), (74, 1), (76, 2), (None, 1), (72, .5), (76, .5), (79, .5), (84, 2), (81, 1), (79, 1), (77, 1),
+            (76, 2), (None, 1)]
+VIOLIN2 = [(69, 2), (72, 1), (76, 1), (74, 2), (72, 1), (71, 1), (69, 3), (None, 1), (64, 1), (69, 1), (72, 1),
+           (76, 1), (77, 2), (76, 1), (74, 1), (72, 4), (None, 1)]
 
 
 def cache_dir() -> Path:
@@ -183,6 +218,15 @@ BUILDERS = {
     "breakbeat": lambda: _loop("breakbeat"),
     "tabla": lambda: _loop("tabla"),
     "compus": lambda: _loop("compus"),
+    "guitar": lambda: _fit(_render([(24, ODE), (24, ODE_BASS)], bpm=120), tile=False),
+    "flute": lambda: _fit(_render([(73, GREENSLEEVES)], bpm=150), tile=False),
+    "trumpet2": lambda: _fit(_render([(56, TRUMPET2)], bpm=100)),
+    "violin2": lambda: _fit(_render([(40, VIOLIN2)], bpm=72)),
+    "electric": lambda: _loop("electric"),
+    "amen_full": lambda: _loop("amen_full"),
+    "safari": lambda: _loop("safari"),
+    "garzul": lambda: _loop("garzul"),
+    "perc2": lambda: _loop("perc2"),
 }
 
 
@@ -209,7 +253,8 @@ def build(target: Path | None = None, quiet: bool = False) -> Path:
     lines += [f"| {name} | {pkg} | {src} | {lic} |" for name, (pkg, src, lic) in LICENCES.items()]
     (target / "LICENSES.md").write_text("\n".join(lines) + "\n")
     manifest.write_text(json.dumps({"version": VERSION, "sample_rate": SR, "clips": sorted(BUILDERS),
-                                    "pairs": ["+".join(p) for p in PAIRS]}, indent=1))
+                                    "pairs": ["+".join(p) for p in PAIRS],
+                                    "held_out_pairs": ["+".join(p) for p in HELD_OUT_PAIRS]}, indent=1))
     return target
 
 

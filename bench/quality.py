@@ -552,6 +552,8 @@ def main(argv=None) -> int:
     ap.add_argument("--excerpt", type=int, default=0, help="which excerpts of the recordings (0: the first; 1: "
                     "the next ones, a held-out check of choices made on 0)")
     ap.add_argument("--pairs", default=None, help="comma-separated content+style (default: every pair of --source)")
+    ap.add_argument("--held-out", action="store_true", help="with --source devset: the held-out pairs (other "
+                    "recordings of the same five kinds, devset.HELD_OUT_PAIRS) instead of the tuning pairs")
     ap.add_argument("--no-features", action="store_true", help="skip the hand-made-feature evaluator")
     ap.add_argument("--features", action="store_true", help="with --from-json: re-compute the hand-made-feature "
                     "distance of every stored output")
@@ -569,8 +571,11 @@ def main(argv=None) -> int:
     unknown = [c for c in args.configs if c not in OPTIMISERS and c not in POST and c not in FEATURE]
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
+    if args.held_out and (args.source != "devset" or args.pairs is not None):
+        ap.error("--held-out picks the devset's held-out pairs: use it with --source devset and without --pairs")
     if args.pairs is None:
-        args.pairs = ",".join(f"{c}+{s}" for c, s in source(args.source).PAIRS)
+        clips = source(args.source)
+        args.pairs = ",".join(f"{c}+{s}" for c, s in (clips.HELD_OUT_PAIRS if args.held_out else clips.PAIRS))
     pairs = [tuple(p.split("+")) for p in args.pairs.split(",") if p]
     import torch
 

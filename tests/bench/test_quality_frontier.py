@@ -130,3 +130,26 @@ def test_feature_outputs_get_griffin_lim_from_the_content_phase_only_where_asked
     assert "i_gl_refine: {type: istft, inputs: {spectrogram: styled, phase_from: c_spec}, griffin_lim_iterations: 2, " \
            "phase: griffin_lim}" in text
     assert bench.plan("balanced+layer06", {"n_filters": 8, "iterations": 1}, ("gl_x3",))[3] == ("gl",)
+
+
+def test_the_held_out_pairs_are_new_pairs_of_the_same_five_kinds_with_licences(bench):
+    import devset
+
+    tuning = {"+".join(p) for p in devset.PAIRS}
+    held_out = {"+".join(p) for p in devset.HELD_OUT_PAIRS}
+    assert len(held_out) == 5 and not tuning & held_out
+    kinds = [devset.KINDS[p] for p in sorted(tuning)]
+    assert sorted(devset.KINDS[p] for p in held_out) == sorted(kinds)  # one of each kind, like the tuning set
+    # every style recording and every content but the one real voice is new
+    assert not {s for _, s in devset.HELD_OUT_PAIRS} & {s for _, s in devset.PAIRS}
+    assert {c for c, _ in devset.HELD_OUT_PAIRS} & {c for c, _ in devset.PAIRS} == {"speech"}
+    for name in {n for p in devset.HELD_OUT_PAIRS for n in p}:
+        assert name in devset.BUILDERS and name in devset.LICENCES
+
+
+def test_held_out_needs_the_devset_and_no_pair_list(bench, capsys):
+    for argv in (["--held-out"],  # the generated pairs have no held-out set
+                 ["--held-out", "--source", "devset", "--pairs", "piano+amen"]):
+        with pytest.raises(SystemExit):
+            bench.main(argv)
+        assert "--held-out picks the devset's held-out pairs" in capsys.readouterr().err
