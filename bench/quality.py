@@ -2,6 +2,7 @@
 
     python bench/quality.py [--content-seconds 3] [--iterations 50] [--n-filters 512] [--configs a,b]
                             [--pairs speech+drums,...] [--json out/quality.json] [--tagger]
+                            [--source devset [--held-out | --excerpt 1]]
 
 For each pair (content, style) it writes the generated clips (bench/signals.py), runs the
 style-transfer graph once per optimiser configuration (each run feeds several istft branches, so
