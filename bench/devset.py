@@ -12,6 +12,8 @@ folder from recorded samples that the packages ship, and writes LICENSES.md besi
   (sampled instruments; the phrases are written here as MIDI with mido);
 - rock:   a 120 bpm rock beat played on Hydrogen's GMRockKit (multi-sampled recorded kit);
 - amen / breakbeat / tabla / compus: Sonic Pi's recorded loops (CC0), tiled.
+- held out: guitar (Ode to Joy) and flute (Greensleeves), another trumpet and another violin phrase, all
+  FluidSynth renders as above; Sonic Pi's electric, amen_full, safari, garzul and perc2 loops.
 
 The pairs are the paper's five kinds, each kind with other recordings than the others where the
 packages allow. HELD_OUT_PAIRS are five more of the same kinds, from recordings and phrases no choice of
