@@ -189,24 +189,31 @@ FEATURE_PHASES = ("gl", "gl_refine", "gl_resynth")
 
 def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None, phases: tuple[str, ...],
                gl_iterations: int, match: dict | None = None, morph: dict | None = None,
-               layer: tuple[float, Path] | None = None) -> str:
+               layer: tuple[float, Path] | None = None, variants: list | None = None) -> str:
     """The run's graph. morph: a morph node of the content towards the style, alone (st_params None) or as
     the start of feature_style; match: a match node after the output, or alone; layer: (amount, the file laid
-    under the styled output by a layer node, last)."""
+    under the styled output by a layer node, last). variants: [(out_dir, match, layer), ...] of configurations
+    that share this one optimisation, each with its own match/layer branch and WAVs (shared_runs); by default
+    the one (out_dir, match, layer)."""
+    variants = list(variants) if variants else [(out_dir, match, layer)]
+    layer_files = {v[2][1] for v in variants if v[2] is not None}
+    if len(layer_files) > 1:
+        raise ValueError("the variants of one run must lay the same file under their outputs")
     lines = [
         "description: quality benchmark run", "nodes:",
         f"  c_in: {{type: load, path: '{content}'}}",
         f"  s_in: {{type: load, path: '{style}'}}",
     ]
-    if layer is not None:
-        lines += [f"  l_in: {{type: load, path: '{layer[1]}'}}"]
+    if layer_files:
+        lines += [f"  l_in: {{type: load, path: '{layer_files.pop()}'}}"]
 
     def args(params):
         return "".join(f", {k}: {json.dumps(v)}" for k, v in (params or {}).items())
 
     if morph is not None:
         lines += [f"  pre: {{type: morph, inputs: {{audio: c_in, reference: s_in}}{args(morph)}}}"]
-    if st_params is None:  # DSP only: the content morphed and/or matched to the style
+    if st_params is None:  # DSP only: the content morphed and/or matched to the style (nothing to share)
+        out_dir, match, layer = variants[0]
         last = "pre" if morph is not None else "c_in"
         if match is not None or morph is None:
             lines += [f"  m: {{type: match, inputs: {{audio: {last}, reference: s_in}}{args(match)}}}"]
@@ -233,15 +240,19 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
         iters = gl_iterations * 3 if params.get("griffin_lim_iterations") == "3x" else gl_iterations
         mode = f", phase: {params['phase']}" if "phase" in params else ""
         lines += [f"  i_{phase}: {{type: istft, inputs: {inputs}, griffin_lim_iterations: {iters}{mode}}}"]
-        last = f"i_{phase}"
-        if match is not None:
-            lines += [f"  m_{phase}: {{type: match, inputs: {{audio: i_{phase}, reference: s_in}}{args(match)}}}"]
-            last = f"m_{phase}"
-        if layer is not None:
-            lines += [f"  l_{phase}: {{type: layer, inputs: {{audio: {last}, reference: l_in}}, amount: {layer[0]}}}"]
-            last = f"l_{phase}"
-        lines += [f"  w_{phase}: {{type: write, inputs: {{audio: {last}}}, path: '{out_dir / (phase + '.wav')}', "
-                  "bit_depth: 32, clip: clip}"]
+        for k, (v_dir, v_match, v_layer) in enumerate(variants):
+            tag = str(k) if k else ""  # the first variant keeps the plain names
+            last = f"i_{phase}"
+            if v_match is not None:
+                lines += [f"  m{tag}_{phase}: {{type: match, inputs: {{audio: i_{phase}, reference: s_in}}"
+                          f"{args(v_match)}}}"]
+                last = f"m{tag}_{phase}"
+            if v_layer is not None:
+                lines += [f"  l{tag}_{phase}: {{type: layer, inputs: {{audio: {last}, reference: l_in}}, "
+                          f"amount: {v_layer[0]}}}"]
+                last = f"l{tag}_{phase}"
+            lines += [f"  w{tag}_{phase}: {{type: write, inputs: {{audio: {last}}}, "
+                      f"path: '{v_dir / (phase + '.wav')}', bit_depth: 32, clip: clip}}"]
     return "\n".join(lines) + "\n"
 
 
@@ -319,6 +330,19 @@ def plan(opt_name: str, shared: dict, phases: tuple[str, ...]):
     return run_params, match, MORPH.get(opt_name, FEATURE_PRE.get(opt_name)), phases, layer
 
 
+def shared_runs(plans: list[tuple]) -> list[list[tuple]]:
+    """The plans (name, *plan()) grouped into runs: configurations whose optimisation is the same (style node
+    params, morph start, phase variants) and that differ only after it (their match or layer) share one
+    run, as phase variants already do; the optimisation is deterministic, so each output is what a run of
+    its own gives. DSP-only configurations are cheap and run alone."""
+    runs: dict[str, list[tuple]] = {}
+    for p in plans:
+        name, run_params, _, morph, phases, _ = p
+        key = f"dsp:{name}" if run_params is None else json.dumps([run_params, morph, phases], sort_keys=True)
+        runs.setdefault(key, []).append(p)
+    return list(runs.values())
+
+
 def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
     from audiostyle_engine.run import run_graph
 
@@ -350,29 +374,32 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
     add("style*", other,
         spectral_convergence=quality.griffin_lim_convergence(style, args.gl_iterations), negative_bins_fraction=0.0)
     shared = {"n_filters": args.n_filters, "iterations": args.iterations}
-    for opt_name in args.configs:
-        phases = PHASES_FOR.get(opt_name, DEFAULT_PHASES) if not args.all_phases else tuple(PHASES)
-        out_dir = pair_dir / opt_name
-        out_dir.mkdir(parents=True, exist_ok=True)
-        graph = out_dir / "graph.yaml"
-        run_params, match, morph, phases, layer = plan(opt_name, shared, phases)
-        if layer is not None:
-            layer = (layer, l_path)
-        graph.write_text(graph_yaml(c_path, s_path, out_dir, run_params, phases, args.gl_iterations, match, morph,
-                                    layer))
+    plans = [(name, *plan(name, shared, PHASES_FOR.get(name, DEFAULT_PHASES) if not args.all_phases else tuple(PHASES)))
+             for name in args.configs]
+    for members in shared_runs(plans):
+        variants = []
+        for opt_name, _, match, _, _, layer in members:
+            (pair_dir / opt_name).mkdir(parents=True, exist_ok=True)
+            variants.append((pair_dir / opt_name, match, None if layer is None else (layer, l_path)))
+        _, run_params, _, morph, phases, _ = members[0]
+        graph = variants[0][0] / "graph.yaml"  # the first config's folder holds the shared graph
+        graph.write_text(graph_yaml(c_path, s_path, variants[0][0], run_params, phases, args.gl_iterations,
+                                    variants=variants, morph=morph))
         t0 = time.perf_counter()
         result = run_graph(graph, seed=0, device="cpu")
-        seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0  # the shared run's, on every row it feeds
         st = result.records.get("styled", {})
         history = st.get("history", {"loss": [float("nan")], "evaluations": 0})
-        for phase in phases:
-            istft = result.records.get(f"i_{phase}", {})
-            row = add(f"{opt_name}/{phase}", read(out_dir / f"{phase}.wav"),
-                      spectral_convergence=istft.get("spectral_convergence", float("nan")),
-                      negative_bins_fraction=st.get("negative_bins_fraction", 0.0), final_loss=history["loss"][-1],
-                      evaluations=history["evaluations"], seconds=seconds)
-            row["position"] = float(np.mean(list(quality.positions(row, ref).values())))
-        print(f"  {c_name}+{s_name} {opt_name}: {seconds:.0f} s, loss {history['loss'][-1]:.4g}", flush=True)
+        for (opt_name, *_), (out_dir, _, _) in zip(members, variants):
+            for phase in phases:
+                istft = result.records.get(f"i_{phase}", {})
+                row = add(f"{opt_name}/{phase}", read(out_dir / f"{phase}.wav"),
+                          spectral_convergence=istft.get("spectral_convergence", float("nan")),
+                          negative_bins_fraction=st.get("negative_bins_fraction", 0.0),
+                          final_loss=history["loss"][-1], evaluations=history["evaluations"], seconds=seconds)
+                row["position"] = float(np.mean(list(quality.positions(row, ref).values())))
+            print(f"  {c_name}+{s_name} {opt_name}: {seconds:.0f} s, loss {history['loss'][-1]:.4g}"
+                  + (f" (run shared with {members[0][0]})" if opt_name != members[0][0] else ""), flush=True)
     for row in rows:
         row.setdefault("position", float(np.mean(list(quality.positions(row, ref).values()))))
     return rows

@@ -153,3 +153,52 @@ def test_held_out_needs_the_devset_and_no_pair_list(bench, capsys):
         with pytest.raises(SystemExit):
             bench.main(argv)
         assert "--held-out picks the devset's held-out pairs" in capsys.readouterr().err
+
+
+def _plans(bench, names):
+    return [(n, *bench.plan(n, {"n_filters": 8, "iterations": 2}, bench.PHASES_FOR.get(n, bench.DEFAULT_PHASES)))
+            for n in names]
+
+
+def test_configs_that_differ_only_after_the_optimisation_share_one_run(bench):
+    names = ["pre_logmag_a03_b234", "balanced_b234+layer06", "balanced+layer06", "strong_b234+layer06",
+             "strong_b234+layer15", "strong_b234+layer10", "morph05+layer06", "morph05+layer10", "paper"]
+    runs = [[p[0] for p in members] for members in bench.shared_runs(_plans(bench, names))]
+    assert runs == [["pre_logmag_a03_b234", "balanced_b234+layer06"], ["balanced+layer06"],  # blocks 1-4: another loss
+                    ["strong_b234+layer06", "strong_b234+layer15"],
+                    ["strong_b234+layer10"],  # it also feeds gl_resynth: other phase variants, its own run
+                    ["morph05+layer06"], ["morph05+layer10"], ["paper"]]  # DSP-only runs are never merged
+
+
+def _write_clip(wav_file, name, seed, seconds=1.0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(44100 * seconds)) / 44100
+    x = 0.3 * np.sin(2 * np.pi * (220 + 110 * seed) * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
+    return wav_file(name, (x + 0.01 * rng.standard_normal(t.size))[None, :].astype(np.float32))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("aisfx") is None, reason="aisfx weights not installed")
+def test_a_shared_run_writes_what_separate_runs_write(bench, tmp_path, wav_file):
+    from audiostyle_engine.run import run_graph
+
+    c, s = _write_clip(wav_file, "c.wav", 0), _write_clip(wav_file, "s.wav", 1)
+    members = bench.shared_runs(_plans(bench, ["pre_logmag_a03_b234", "balanced_b234+layer06"]))[0]
+    variants = [(tmp_path / "shared" / name, match, None if layer is None else (layer, s))
+                for name, _, match, _, _, layer in members]
+    _, params, _, morph, phases, _ = members[0]
+    graph = tmp_path / "shared.yaml"
+    graph.write_text(bench.graph_yaml(c, s, variants[0][0], dict(params), phases, 2, variants=variants, morph=morph))
+    text = graph.read_text()
+    assert text.count("type: feature_style") == 1 and text.count("type: layer") == len(phases)
+    run_graph(graph, seed=0, device="cpu")
+    for name, _, match, _, _, layer in members:  # the same configs, each in a run of its own
+        alone = tmp_path / f"{name}.yaml"
+        alone.write_text(bench.graph_yaml(c, s, tmp_path / "alone" / name, dict(params), phases, 2, match, morph,
+                                          None if layer is None else (layer, s)))
+        run_graph(alone, seed=0, device="cpu")
+        for phase in phases:
+            shared, own = tmp_path / "shared" / name / f"{phase}.wav", tmp_path / "alone" / name / f"{phase}.wav"
+            np.testing.assert_array_equal(bench.read(shared), bench.read(own))
+    # and the layered output is not the plain one: the variants really are different branches
+    assert not np.array_equal(bench.read(tmp_path / "shared" / members[0][0] / "gl.wav"),
+                              bench.read(tmp_path / "shared" / members[1][0] / "gl.wav"))
