@@ -170,18 +170,13 @@ def test_configs_that_differ_only_after_the_optimisation_share_one_run(bench):
                     ["morph05+layer06"], ["morph05+layer10"], ["paper"]]  # DSP-only runs are never merged
 
 
-def _write_clip(wav_file, name, seed, seconds=1.0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(44100 * seconds)) / 44100
-    x = 0.3 * np.sin(2 * np.pi * (220 + 110 * seed) * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
-    return wav_file(name, (x + 0.01 * rng.standard_normal(t.size))[None, :].astype(np.float32))
-
-
 @pytest.mark.skipif(importlib.util.find_spec("aisfx") is None, reason="aisfx weights not installed")
-def test_a_shared_run_writes_what_separate_runs_write(bench, tmp_path, wav_file):
+def test_a_shared_run_writes_what_separate_runs_write(bench, tmp_path, wav_file, rng):
     from audiostyle_engine.run import run_graph
+    from tests.helpers.audio import noise, sine
 
-    c, s = _write_clip(wav_file, "c.wav", 0), _write_clip(wav_file, "s.wav", 1)
+    c = wav_file("c.wav", sine(hz=220.0, amp=0.3) + noise(rng, amp=0.01))
+    s = wav_file("s.wav", sine(hz=330.0, amp=0.3) + noise(rng, amp=0.05))
     members = bench.shared_runs(_plans(bench, ["pre_logmag_a03_b234", "balanced_b234+layer06"]))[0]
     variants = [(tmp_path / "shared" / name, match, None if layer is None else (layer, s))
                 for name, _, match, _, _, layer in members]
