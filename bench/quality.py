@@ -8,7 +8,9 @@ For each pair (content, style) it writes the generated clips (bench/signals.py),
 style-transfer graph once per optimiser configuration (each run feeds several istft branches, so
 phase-reconstruction options share one optimisation), and measures every output WAV with
 audiostyle_engine.quality at equal RMS. Reference rows give the scale: "content" (output = content),
-"mix30" (content + 30 % style at equal RMS), "style*" (another excerpt of the style).
+"mix20" etc. (content + 20 % style at equal RMS: the mix frontier, MIX_FRACTIONS), "style*" (another excerpt of
+the style), and "placebo6@shift25" etc. (the same mixes with the style placed elsewhere: their margins to the
+frontier are the noise a configuration's margin is read against).
 
 Summary columns: `pos` = mean over the style measures of d(output, style) / d(content, style)
 (1 = where the content is, 0 = where the style is); `vs_paper` = mean over measures and pairs of
@@ -163,6 +165,13 @@ for _amount in (0.3, 0.5):
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
 MIX_FRACTIONS = settings.QUALITY_MIX_FRACTIONS
+# Placebos: plain mixes whose style layer is placed elsewhere (the frontier's layer shifted in time, other
+# excerpts of the style). Scored like outputs against the frontier, which uses one placement, their margins
+# are what layering alone scores by the luck of where the style falls: the noise a margin is read against.
+PLACEBO_FRACTIONS = (0.06, 0.2)  # the presets' layer amount, and a mix a remixer would use
+PLACEBO_SHIFTS = (0.25, 0.5, 0.75)  # of the layer's length
+PLACEBO_EXCERPTS = 2  # other excerpts, where the recording has them
+PLACEBO_PREFIX = "placebo"
 # The default run (about 25 min on this shared 2-core machine): the paper, each option alone, the winner.
 CORE_CONFIGS = ("paper", "bounded_lbfgsb", "bounded_lbfgs", "autocorr", "widths", "waveform", "waveform_content",
                 "combined_wave", "wave_alpha1")
@@ -314,6 +323,43 @@ def mix(content: np.ndarray, style_excerpt: np.ndarray, fraction: float) -> np.n
     return (1 - fraction) * quality.equal_rms(content) + fraction * quality.equal_rms(s)
 
 
+def placebo_layers(clips, pair: tuple[str, str], content_seconds: float, style_seconds: float, excerpt: int,
+                   other: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(label, style layer) of each placebo placement: the frontier's layer ``other`` shifted circularly by
+    PLACEBO_SHIFTS of its length, then up to PLACEBO_EXCERPTS other excerpts of the style that share no frame
+    with the reference and start at least a second away from every layer already taken."""
+    layers = [(f"shift{round(100 * s)}", np.roll(other, int(round(s * other.size)))) for s in PLACEBO_SHIFTS]
+    s_name = pair[1]
+    first = other_seed(clips, s_name, content_seconds, style_seconds, excerpt)
+    if not hasattr(clips, "excerpt_range"):  # generated clips: another seed is another realisation
+        return layers + [(f"excerpt{seed}", clips.make(s_name, content_seconds, seed=seed))
+                         for seed in range(first + 1, first + 1 + PLACEBO_EXCERPTS)]
+    frames = clips.clip_frames(s_name)
+    ref = clips.excerpt_range(frames, style_seconds, excerpt)
+    starts = [clips.excerpt_range(frames, content_seconds, first)[0]]
+    for seed in range(first + 1, first + 64):
+        if len(layers) == len(PLACEBO_SHIFTS) + PLACEBO_EXCERPTS:
+            break
+        start, stop = clips.excerpt_range(frames, content_seconds, seed)
+        if (stop <= ref[0] or start >= ref[1]) and all(abs(start - t) >= SR for t in starts):
+            starts.append(start)
+            layers.append((f"excerpt{seed}", clips.make(s_name, content_seconds, seed=seed)))
+    return layers
+
+
+def placebo_mixes(clips, pair, content_seconds, style_seconds, excerpt, content, other):
+    """(row name, signal) of every placebo: each PLACEBO_FRACTIONS mix with each placebo layer."""
+    layers = placebo_layers(clips, pair, content_seconds, style_seconds, excerpt, other)
+    return [(f"{PLACEBO_PREFIX}{round(100 * f)}@{label}", mix(content, layer, f))
+            for f in PLACEBO_FRACTIONS for label, layer in layers]
+
+
+def reference_mixes(clips, pair, content_seconds, style_seconds, excerpt, content, other):
+    """(row name, signal) of the frontier's mixes, then of the placebos."""
+    return ([(f"mix{round(100 * f)}", mix(content, other, f)) for f in MIX_FRACTIONS]
+            + placebo_mixes(clips, pair, content_seconds, style_seconds, excerpt, content, other))
+
+
 def plan(opt_name: str, shared: dict, phases: tuple[str, ...]):
     """(style node params or None, match params, morph params, phases, layer amount or None) of one
     configuration."""
@@ -369,8 +415,8 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
 
     ref = add("content", content, spectral_convergence=quality.griffin_lim_convergence(content, args.gl_iterations),
               negative_bins_fraction=0.0)
-    for f in MIX_FRACTIONS:
-        add(f"mix{round(100 * f)}", mix(content, other, f))
+    for name, x in reference_mixes(clips, pair, args.content_seconds, args.style_seconds, args.excerpt, content, other):
+        add(name, x)
     add("style*", other,
         spectral_convergence=quality.griffin_lim_convergence(style, args.gl_iterations), negative_bins_fraction=0.0)
     shared = {"n_filters": args.n_filters, "iterations": args.iterations}
@@ -432,9 +478,26 @@ def add_frontier(rows: list[dict]) -> None:
                     r[margin] = float(r[measure] - np.interp(r["content_correlation"], xs, ys))
 
 
+def is_placebo(config: str) -> bool:
+    return config.startswith(PLACEBO_PREFIX)
+
+
+def placebo_spread(rows: list[dict]) -> dict[str, dict]:
+    """Per frontier margin, over every placebo row of every pair: n, mean, sd, min and max. A configuration's
+    margin inside this range is what a plain mix placed elsewhere could have scored."""
+    spread = {}
+    for margin in FRONTIER_MEASURES.values():
+        values = np.array([r[margin] for r in rows if is_placebo(r["config"]) and margin in r])
+        if values.size:
+            spread[margin] = {"n": int(values.size), "mean": float(values.mean()), "sd": float(values.std()),
+                              "min": float(values.min()), "max": float(values.max())}
+    return spread
+
+
 def summarise(rows: list[dict]) -> dict[str, dict]:
-    """Per config: means over pairs, and the mean distance ratio to the paper default per measure."""
-    configs = list(dict.fromkeys(r["config"] for r in rows))
+    """Per config: means over pairs, and the mean distance ratio to the paper default per measure. Placebos are
+    left out: placebo_spread() sums them up."""
+    configs = list(dict.fromkeys(r["config"] for r in rows if not is_placebo(r["config"])))
     pairs = list(dict.fromkeys(r["pair"] for r in rows))
     by = {(r["pair"], r["config"]): r for r in rows}
     base = "paper/gl"
@@ -488,6 +551,13 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
     for cfg, s in summary.items():
         print(f"{cfg:30s} " + " ".join(f"{s.get(c, float('nan')):8.3g}" if c != "mel_covariance"
                                        else f"{s.get(c, float('nan')):8.0f}" for c in cols + extra))
+    spread = placebo_spread(rows)
+    if spread:
+        print("\nplain mixes with the style placed elsewhere (placebos, "
+              f"{', '.join(f'{round(100 * f)}' for f in PLACEBO_FRACTIONS)} % style): their margins are noise")
+        for margin, v in spread.items():
+            print(f"  {short[margin]:8s} n {v['n']:3d}  mean {v['mean']:+.3f}  sd {v['sd']:.3f}  "
+                  f"range {v['min']:+.3f} .. {v['max']:+.3f}")
 
 
 def add_tagger_ratios(rows: list[dict], tagger) -> None:
@@ -499,6 +569,59 @@ def add_tagger_ratios(rows: list[dict], tagger) -> None:
         r["tagger_ratio"] = r["tagger_frechet"] / ref["tagger_frechet"]
 
 
+def clip_settings(report: dict) -> tuple:
+    """(source, content seconds, style seconds, excerpt) of a report's clips; a merge must share them."""
+    entries = report["settings"] if isinstance(report["settings"], list) else [report["settings"]]
+    keys = {(st.get("source", "generated"), st["content_seconds"], st["style_seconds"], st.get("excerpt", 0))
+            for st in entries}
+    if len(keys) != 1:
+        raise SystemExit(f"a report merges runs on different clips {sorted(keys)}: re-score the runs' own reports")
+    return keys.pop()
+
+
+def add_missing_references(reports: list[dict], load_tagger) -> int:
+    """Add the frontier mixes and placebos that stored reports lack (made before the frontier was sampled as
+    densely, or before placebos), measured from the clips alone, to the first report holding each pair; the new
+    rows carry a tagger (hand-made-feature) distance where the report's rows do. Returns the rows added."""
+    have = {(r["pair"], r["config"]) for report in reports for r in report["rows"]}
+    added = 0
+    for report in reports:
+        rows = report["rows"]
+        if not any(r["config"] == "content" for r in rows):
+            continue
+        src, c_sec, s_sec, excerpt = clip_settings(report)
+        clips = source(src)
+        tagger = load_tagger() if any("tagger_frechet" in r for r in rows) else None
+        with_features = any("feature_frechet" in r for r in rows)
+        for pair in dict.fromkeys(r["pair"] for r in rows):
+            ref = next((r for r in rows if r["pair"] == pair and r["config"] == "content"), None)
+            if ref is None:
+                continue
+            content, style, other = clips_of(clips, tuple(pair.split("+")), c_sec, s_sec, excerpt)
+            missing = [(name, x) for name, x in reference_mixes(clips, tuple(pair.split("+")), c_sec, s_sec,
+                                                                  excerpt, content, other) if (pair, name) not in have]
+            if not missing:
+                continue
+            features = None
+            if with_features:
+                from feature_distance import FeatureDistance
+
+                features = FeatureDistance(content, style, SR)
+            at = next((i for i, r in enumerate(rows) if r["pair"] == pair and r["config"] == "style*"), len(rows))
+            new = []
+            for name, x in missing:
+                row = {"pair": pair, "config": name, **measure(x, content, style, tagger, features)}
+                row["position"] = float(np.mean(list(quality.positions(row, ref).values())))
+                if tagger is not None:
+                    row["tagger_ratio"] = row["tagger_frechet"] / ref["tagger_frechet"]
+                new.append(row)
+                have.add((pair, name))
+            rows[at:at] = new
+            added += len(new)
+            print(f"  {pair}: added {', '.join(name for name, _ in missing)}", flush=True)
+    return added
+
+
 def rescore(args) -> int:
     """Merge earlier reports; with --tagger (--features), add the tagger (re-compute the hand-made-feature)
     distance of every stored output."""
@@ -507,13 +630,25 @@ def rescore(args) -> int:
     for report in reports:  # a config measured in two runs appears once (the runs are deterministic)
         report["rows"] = [r for r in report["rows"] if (r["pair"], r["config"]) not in seen
                           and not seen.add((r["pair"], r["config"]))]
-    rows = [row for report in reports for row in report["rows"]]
     tagger = None
+
+    def load_tagger():
+        nonlocal tagger
+        if tagger is None:
+            try:
+                from tagger_distance import TaggerDistance
+
+                tagger = TaggerDistance()
+            except ImportError as e:
+                raise SystemExit(f"these reports' rows carry tagger scores, so the mixes they lack need the tagger "
+                                 f"too ({e}); run this with the tagger's python (README, the tagger's set-up)")
+        return tagger
+
+    add_missing_references(reports, load_tagger)
+    rows = [row for report in reports for row in report["rows"]]
     if args.tagger or args.features:
         if args.tagger:
-            from tagger_distance import TaggerDistance
-
-            tagger = TaggerDistance()
+            load_tagger()
         from feature_distance import FeatureDistance
 
         evaluators = {}
@@ -540,6 +675,9 @@ def rescore(args) -> int:
                     x = mix(content, other, int(row["config"][3:]) / 100)
                 elif row["config"] == "style*":
                     x = other
+                elif is_placebo(row["config"]):
+                    x = dict(placebo_mixes(clips, tuple(row["pair"].split("+")), st["content_seconds"],
+                                           st["style_seconds"], st.get("excerpt", 0), content, other))[row["config"]]
                 else:
                     opt, phase = row["config"].split("/")
                     x = read(out / row["pair"] / opt / f"{phase}.wav")
@@ -560,8 +698,8 @@ def rescore(args) -> int:
         settings = [st for r in reports for st in (r["settings"] if isinstance(r["settings"], list) else [r["settings"]])]
         loads = [la for r in reports for la in (r["load_average"] if "load_average" in r
                                                 else [(r["load_average_start"], r["load_average_end"])])]
-        args.json.write_text(json.dumps({"settings": settings, "load_average": loads,
-                                         "rows": rows, "summary": summary}, indent=1))
+        args.json.write_text(json.dumps({"settings": settings, "load_average": loads, "rows": rows,
+                                         "summary": summary, "placebo_spread": placebo_spread(rows)}, indent=1))
         print(f"wrote {args.json}")
     return 0
 
@@ -628,7 +766,7 @@ def main(argv=None) -> int:
     print_table(rows, summary, any("tagger_ratio" in r for r in rows))
     report = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "load_average_start": load, "load_average_end": os.getloadavg(), "seconds": time.perf_counter() - t0,
-              "rows": rows, "summary": summary}
+              "rows": rows, "summary": summary, "placebo_spread": placebo_spread(rows)}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1))

@@ -197,3 +197,96 @@ def test_a_shared_run_writes_what_separate_runs_write(bench, tmp_path, wav_file,
     # and the layered output is not the plain one: the variants really are different branches
     assert not np.array_equal(bench.read(tmp_path / "shared" / members[0][0] / "gl.wav"),
                               bench.read(tmp_path / "shared" / members[1][0] / "gl.wav"))
+
+
+def _reference_rows(bench, content, style, other, extra=()):
+    """Measured rows of one generated pair: content, the frontier's mixes, the style excerpt, then ``extra``."""
+    rows = [{"pair": "a+b", "config": name, **bench.measure(x, content, style)}
+            for name, x in [("content", content), *[(f"mix{round(100 * f)}", bench.mix(content, other, f))
+                                                      for f in bench.MIX_FRACTIONS], ("style*", other), *extra]]
+    for r in rows:
+        r["position"] = float(np.mean(list(bench.quality.positions(r, rows[0]).values())))
+    return rows
+
+
+def test_a_layer_at_any_amount_the_graphs_use_is_itself_on_the_frontier(bench):
+    # A layered output's margin should be what its styled part earns. With the frontier sampled at 5 and 10 %
+    # only, a plain 6 % mix lay below the interpolated curve and scored a margin of its own.
+    import signals
+    from audiostyle_engine import settings
+
+    content, style, other = bench.clips_of(signals, ("speech", "drums"), 1.0, 1.0)
+    amounts = {layer for _, layer in bench.LAYERED.values()} | {settings.LAYER_AMOUNT}
+    rows = _reference_rows(bench, content, style, other,
+                           [(f"layered{round(100 * a)}/gl", bench.mix(content, other, a)) for a in sorted(amounts)])
+    bench.add_frontier(rows)
+    for r in rows[-len(amounts):]:
+        assert abs(r["objective_margin"]) < 1e-9, r["config"]
+
+
+def test_placebos_are_read_as_noise_neither_frontier_points_nor_configurations(bench):
+    rows = _rows() + [{"pair": "a+b", "config": f"placebo20@shift{k}", "content_correlation": 0.8,
+                       "position": 0.8 + d, "tagger_ratio": 0.64 - d} for k, d in ((25, 0.01), (50, -0.03))]
+    bench.add_frontier(rows)
+    assert rows[-2]["objective_margin"] == pytest.approx(0.01) and rows[-1]["objective_margin"] == pytest.approx(-0.03)
+    xs, _ = bench.frontier(rows, "a+b", "position")
+    assert xs.size == 5  # content, three mixes, the style excerpt: the placebos are not on the curve
+    assert not any(bench.is_placebo(c) for c in bench.summarise(rows))
+    spread = bench.placebo_spread(rows)["objective_margin"]
+    assert spread["n"] == 2 and spread["min"] == pytest.approx(-0.03) and spread["max"] == pytest.approx(0.01)
+    assert spread["sd"] == pytest.approx(0.02) and spread["mean"] == pytest.approx(-0.01)
+
+
+def test_placebo_layers_move_the_layer_or_take_other_excerpts_clear_of_the_reference(bench):
+    import devset
+
+    recording = np.arange(40 * devset.SR, dtype=np.float64)  # each sample says where in the recording it is
+
+    class OneRecording:
+        excerpt_range = staticmethod(devset.excerpt_range)
+
+        @staticmethod
+        def clip_frames(name):
+            return recording.size
+
+        @staticmethod
+        def make(name, seconds, seed=0):
+            start, stop = devset.excerpt_range(recording.size, seconds, seed)
+            return recording[start:stop]
+
+    content, style, other = bench.clips_of(OneRecording, ("piano", "amen"), 5.0, 10.0)
+    layers = dict(bench.placebo_layers(OneRecording, ("piano", "amen"), 5.0, 10.0, 0, other))
+    for s in bench.PLACEBO_SHIFTS:
+        np.testing.assert_array_equal(layers[f"shift{round(100 * s)}"], np.roll(other, int(round(s * other.size))))
+    excerpts = [x for label, x in layers.items() if label.startswith("excerpt")]
+    assert len(excerpts) == bench.PLACEBO_EXCERPTS
+    starts = [other[0]] + [x[0] for x in excerpts]
+    for x in excerpts:
+        assert x.size == other.size and (x[-1] < style[0] or x[0] > style[-1])  # no frame of the reference
+    assert min(abs(a - b) for i, a in enumerate(starts) for b in starts[i + 1:]) >= devset.SR
+    names = [n for n, _ in bench.placebo_mixes(OneRecording, ("piano", "amen"), 5.0, 10.0, 0, content, other)]
+    assert len(names) == len(bench.PLACEBO_FRACTIONS) * len(layers) and all(bench.is_placebo(n) for n in names)
+
+
+def test_rescoring_a_report_adds_the_mixes_and_placebos_it_lacks(bench, tmp_path):
+    import json
+
+    import signals
+
+    content, style, other = bench.clips_of(signals, ("speech", "drums"), 1.0, 1.0)
+    rows = [dict(r, pair="speech+drums") for r in _reference_rows(bench, content, style, other)
+            if r["config"] not in ("mix4", "mix6", "mix8")]  # a report from before the denser frontier
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"settings": {"source": "generated", "content_seconds": 1.0, "style_seconds": 1.0,
+                                            "excerpt": 0, "out": str(tmp_path)}, "rows": rows,
+                               "load_average_start": [0.0] * 3, "load_average_end": [0.0] * 3}))
+    new = tmp_path / "new.json"
+    assert bench.main(["--from-json", str(old), "--json", str(new)]) == 0
+    got = {r["config"]: r for r in json.loads(new.read_text())["rows"]}
+    fresh = dict(bench.reference_mixes(signals, ("speech", "drums"), 1.0, 1.0, 0, content, other))
+    assert set(fresh) <= set(got)  # every mix and placebo a fresh run has
+    for name in ("mix6", "placebo6@shift50"):  # measured as a fresh run measures them
+        measured = bench.measure(fresh[name], content, style)
+        assert {k: got[name][k] for k in measured} == pytest.approx(measured)
+    assert got["mix6"]["objective_margin"] == pytest.approx(0.0, abs=1e-12)
+    assert "placebo_spread" in json.loads(new.read_text())
