@@ -53,6 +53,11 @@ QUALITY_FLOOR_DB = -100.0  # log-mel floor, so near-silent bands do not dominate
 # the layer amounts graphs use (3, 6, 10, 15 %) and between: with 5 and 10 % only, a 6 % mix itself lay up
 # to 0.02 below the interpolated curve, a margin that layering alone earned.
 QUALITY_MIX_FRACTIONS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.35, 0.5, 0.65, 0.8)
+# Placebos: the same mixes with the style placed elsewhere (shifted by these fractions of its length). Their
+# margins to the curve are what layering scores by the luck of where the style falls, so a result's margin is
+# read against their range, not against zero.
+QUALITY_PLACEBO_FRACTIONS = (0.06, 0.2)  # the presets' layer amount, and a mix a remixer would use
+QUALITY_PLACEBO_SHIFTS = (0.25, 0.5, 0.75)
 REPORT_SPECTROGRAM_RANGE_DB = 90.0  # spectrogram images share one colour scale spanning this range
 
 # Watch mode (not from the paper): a file is processed once its size and mtime stayed the same this

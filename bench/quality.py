@@ -168,8 +168,8 @@ MIX_FRACTIONS = settings.QUALITY_MIX_FRACTIONS
 # Placebos: plain mixes whose style layer is placed elsewhere (the frontier's layer shifted in time, other
 # excerpts of the style). Scored like outputs against the frontier, which uses one placement, their margins
 # are what layering alone scores by the luck of where the style falls: the noise a margin is read against.
-PLACEBO_FRACTIONS = (0.06, 0.2)  # the presets' layer amount, and a mix a remixer would use
-PLACEBO_SHIFTS = (0.25, 0.5, 0.75)  # of the layer's length
+PLACEBO_FRACTIONS = settings.QUALITY_PLACEBO_FRACTIONS
+PLACEBO_SHIFTS = settings.QUALITY_PLACEBO_SHIFTS  # of the layer's length
 PLACEBO_EXCERPTS = 2  # other excerpts, where the recording has them
 PLACEBO_PREFIX = "placebo"
 # The default run (about 25 min on this shared 2-core machine): the paper, each option alone, the winner.

@@ -120,14 +120,17 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
                 measured.append((s.label, audio.samples, audio.sample_rate))
                 roles.append(s.role)
         rows = ref.rows(measured)
-        curve = ref.frontier()
+        curve, placebos = ref.frontier(), ref.placebos()
+        placebo_range = quality.margin_range(placebos, curve)
         table = [{"role": role, **r.as_dict()} for role, r in zip(roles, rows)]
         for entry, r in zip(table[2:], rows[2:]):
             entry["layering_margin"] = quality.frontier_margin(r, curve)
         quality_tables[sp.node] = table
         frontier_png = f"img/frontier_{sp.node}.png"
-        plot_frontier([r.as_dict() for r in curve], table[2:], stage / frontier_png, f"against layering — {sp.node}")
-        frontiers[sp.node] = {"curve": [r.as_dict() for r in curve], "plot": frontier_png}
+        plot_frontier([r.as_dict() for r in curve], table[2:], stage / frontier_png, f"against layering — {sp.node}",
+                      placebos=[r.as_dict() for r in placebos])
+        frontiers[sp.node] = {"curve": [r.as_dict() for r in curve], "plot": frontier_png,
+                              "placebos": [r.as_dict() for r in placebos], "placebo_margin_range": list(placebo_range)}
 
     timings_png = "img/timings.png"
     plot_timings(result.timings, stage / timings_png)

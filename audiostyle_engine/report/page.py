@@ -31,12 +31,20 @@ def quality_note(method: dict) -> str:
             f'{escape(method["style_position"])}).</p>')
 
 
-def _verdict(margin) -> str:
+def _verdict(margin, placebo_range=None) -> str:
+    """Beats, is level with, or does not beat layering: a margin inside the range plain mixes with the style
+    placed elsewhere reach is placement luck, not a win (the sign alone was read as one before)."""
     if margin is None:
         return "not measured"
-    side = "beats" if margin > 0 else "does not beat"
-    return (f"{side} a plain mix at the same content position (style position {margin:+.3f} against the "
-            "layering curve)")
+    lo, hi = placebo_range if placebo_range else (0.0, 0.0)
+    where = f"style position {margin:+.3f} against the layering curve"
+    if placebo_range:
+        where += f"; the same mixes with the style placed elsewhere: {lo:+.3f} to {hi:+.3f}"
+    if margin > hi:
+        return f"beats a plain mix at the same content position ({where})"
+    if margin < lo:
+        return f"does not beat a plain mix at the same content position ({where})"
+    return f"is level with a plain mix at the same content position: within what placement alone moves one ({where})"
 
 
 def render(m: dict) -> str:
@@ -55,7 +63,8 @@ def render(m: dict) -> str:
         parts.append(f"<h2>Quality — {escape(node_id)}</h2>" + quality_table(rows) + quality_note(m["quality"]["method"]))
         frontier = m["quality"].get("frontiers", {}).get(node_id)
         if frontier:
-            verdicts = [f"{escape(r['label'])}: {_verdict(r.get('layering_margin'))}" for r in rows[2:]]
+            verdicts = [f"{escape(r['label'])}: {_verdict(r.get('layering_margin'), frontier.get('placebo_margin_range'))}"
+                        for r in rows[2:]]
             parts.append("<h3>Against layering</h3>" + html.image(frontier["plot"], f"results against the layering "
                          f"curve of {node_id}") + "<p>" + "<br>".join(verdicts) + "</p>")
 

@@ -120,14 +120,18 @@ def plot_timings(timings: dict[str, float], path: Path) -> dict:
     return {"seconds": [float(b.get_width()) for b in bars][::-1], "nodes": names}
 
 
-def plot_frontier(curve: list[dict], results: list[dict], path: Path, title: str) -> dict:
+def plot_frontier(curve: list[dict], results: list[dict], path: Path, title: str, placebos=()) -> dict:
     """Each result's (content position, style position) against the layering curve (content + f·style):
-    a point above the curve is closer to the style than a plain mix that keeps as much content."""
+    a point above the curve is closer to the style than a plain mix that keeps as much content. Placebos (the
+    same mixes with the style placed elsewhere) are drawn as small crosses: how far placement alone moves a mix."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     pts = sorted((r["content_position"], r["style_position"], r["label"]) for r in curve)
     (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color="0.55", linewidth=1.4,
                       label="layering: content + style mix")
+    if placebos:
+        ax.plot([r["content_position"] for r in placebos], [r["style_position"] for r in placebos], "x",
+                color="0.35", markersize=5, label="the same mixes, style placed elsewhere")
     for x, y, label in pts:
         if label.startswith("mix"):
             ax.annotate(label.split(" ")[1] + " %", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7,

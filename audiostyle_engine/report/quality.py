@@ -130,6 +130,17 @@ class QualityReference:
                                      self.sample_rate))
         return rows + [self.style_row]
 
+    def placebos(self, fractions=settings.QUALITY_PLACEBO_FRACTIONS,
+                 shifts=settings.QUALITY_PLACEBO_SHIFTS) -> list[QualityRow]:
+        """The curve's mixes with the style shifted in time (circularly, by ``shifts`` of the content's length):
+        layering as well, only placed elsewhere. How far they land from the curve is how far placement alone
+        moves a mix, the range a result's margin is read against."""
+        n = self.content.size
+        style = np.resize(self.style, n) if self.style is not None and self.style.size else np.zeros(n)
+        return [self.measure(f"mix {round(100 * f)} % style, shifted {round(100 * s)} %",
+                             (1 - f) * self.content + f * np.roll(style, int(round(s * n))), self.sample_rate)
+                for f in fractions for s in shifts]
+
     def measure(self, label: str, samples: np.ndarray, sample_rate: int) -> QualityRow:
         x = to_reference(samples, sample_rate, self.sample_rate)
         corr = content_correlation(x, self.content)
@@ -151,6 +162,12 @@ def frontier_margin(row: QualityRow | dict, curve: list[QualityRow | dict]) -> f
     pts = sorted((get(r, "content_position"), get(r, "style_position")) for r in curve)
     xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
     return float(get(row, "style_position") - np.interp(get(row, "content_position"), xs, ys))
+
+
+def margin_range(placebos: list[QualityRow | dict], curve: list[QualityRow | dict]) -> tuple[float, float]:
+    """(lowest, highest) margin to the curve among the placebos: within it, a result is level with layering."""
+    margins = [frontier_margin(r, curve) for r in placebos]
+    return (min(margins), max(margins)) if margins else (0.0, 0.0)
 
 
 def _position(value: float, at_zero: float, at_one: float) -> float:

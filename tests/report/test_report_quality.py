@@ -87,3 +87,29 @@ def test_layering_curve_is_sampled_where_it_bends_near_the_content(rng):
     a_little = ref.measure("5 % mix", 0.95 * ref.content + 0.05 * np.resize(ref.style, ref.content.size), sr)
     assert a_little.style_position > 0.1  # the bend: 5 % of the style already moves the style position
     assert abs(q.frontier_margin(a_little, curve)) < 0.02
+
+
+
+def test_placebos_are_the_curves_mixes_placed_elsewhere_and_bound_a_level_verdict(rng):
+    """A result's margin to the layering curve is read against what the same mixes score with the style only
+    placed elsewhere: inside that range it is level with layering, whatever its sign."""
+    from audiostyle_engine import settings
+    from audiostyle_engine.report import quality as q
+    from audiostyle_engine.report.page import _verdict
+
+    sr = 22050
+    t = np.arange(2 * sr) / sr
+    on = (t % 1.0) < 0.5  # a note every second; the style's noise bursts land on the notes, unshifted
+    content = (0.3 * np.sin(2 * np.pi * 440 * t) * on)[None]
+    style = (0.3 * rng.standard_normal(t.size) * on)[None]
+    ref = q.QualityReference.build(content, sr, style, sr)
+    curve = ref.frontier()
+    assert q.margin_range(ref.placebos(shifts=(0.0,)), curve) == pytest.approx((0.0, 0.0), abs=1e-9)
+    placebos = ref.placebos()
+    assert len(placebos) == len(settings.QUALITY_PLACEBO_FRACTIONS) * len(settings.QUALITY_PLACEBO_SHIFTS)
+    lo, hi = q.margin_range(placebos, curve)
+    assert hi - lo > 0.05  # shifted by a quarter, the bursts fill the gaps between the notes instead
+    assert _verdict(lo / 2, (lo, hi)).startswith("is level with")  # the sign alone said "does not beat"
+    assert _verdict(hi + 0.01, (lo, hi)).startswith("beats")
+    assert _verdict(lo - 0.01, (lo, hi)).startswith("does not beat")
+    assert _verdict(0.01).startswith("beats") and _verdict(None) == "not measured"  # no placebos: the sign

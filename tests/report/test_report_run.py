@@ -94,6 +94,20 @@ def test_quality_numbers_place_the_output_between_content_and_style(tiny_run):
     assert summary["style_position"] == output["style_position"] and summary["iterations"] == 20
 
 
+def test_each_result_is_judged_against_the_curve_and_its_placebos(tiny_run):
+    from audiostyle_engine.report import quality
+
+    metrics = load_metrics(tiny_run)
+    frontier = metrics["quality"]["frontiers"]["st"]
+    lo, hi = frontier["placebo_margin_range"]
+    assert lo <= hi and len(frontier["placebos"]) == 6
+    assert (lo, hi) == pytest.approx(quality.margin_range(frontier["placebos"], frontier["curve"]))
+    page = (tiny_run.report_dir / "report.html").read_text()
+    verdicts = page.split("<h3>Against layering</h3>")[1].split("</p>")[0]
+    assert verdicts.count("the same mixes with the style placed elsewhere: ") == 4  # styled, 2 branches, output
+    assert f"{lo:+.3f} to {hi:+.3f}" in verdicts
+
+
 def test_report_lists_params_timings_and_device(tiny_run):
     metrics = load_metrics(tiny_run)
     assert metrics["device"] == "cpu" and metrics["seed"] == 3
