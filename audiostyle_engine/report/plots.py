@@ -132,8 +132,10 @@ def plot_frontier(curve: list[dict], results: list[dict], path: Path, title: str
     if placebos:
         ax.plot([r["content_position"] for r in placebos], [r["style_position"] for r in placebos], "x",
                 color="0.35", markersize=5, label="the same mixes, style placed elsewhere")
-    for x, y, label in pts:
-        if label.startswith("mix"):
+    labelled = []  # near the content the mixes crowd together: label only those clear of a labelled one
+    for x, y, label in sorted(pts, key=lambda p: -p[0]):
+        if label.startswith("mix") and all(np.hypot(x - a, y - b) > 0.05 for a, b in labelled):
+            labelled.append((x, y))
             ax.annotate(label.split(" ")[1] + " %", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7,
                         color="0.4")
     for r in results:
