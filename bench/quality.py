@@ -494,6 +494,18 @@ def placebo_spread(rows: list[dict]) -> dict[str, dict]:
     return spread
 
 
+def placebo_floors(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per pair, the lowest tagger and objective margins any placebo of it reached. An output below both on a
+    pair beats layering there by more than placing the style elsewhere could (summary: pairs_beyond_placebos)."""
+    floors: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if is_placebo(r["config"]):
+            for m in ("tagger_margin", "objective_margin"):
+                if m in r:
+                    floors.setdefault(r["pair"], {})[m] = min(floors.get(r["pair"], {}).get(m, np.inf), r[m])
+    return floors
+
+
 def summarise(rows: list[dict]) -> dict[str, dict]:
     """Per config: means over pairs, and the mean distance ratio to the paper default per measure. Placebos are
     left out: placebo_spread() sums them up."""
@@ -511,6 +523,10 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
         for margin in FRONTIER_MEASURES.values():  # the goal is every pair: the worst one counts
             if all(margin in by[(p, cfg)] for p in have):
                 s[f"worst_{margin}"] = float(np.max([by[(p, cfg)][margin] for p in have]))
+        floors = placebo_floors(rows)
+        if floors and all(p in floors for p in have):
+            s["pairs_beyond_placebos"] = sum(all(m in by[(p, cfg)] and by[(p, cfg)][m] < floors[p][m] for m in floors[p])
+                                             for p in have)
         if all("seconds" in by[(p, cfg)] for p in have):
             s["seconds"] = float(np.mean([by[(p, cfg)]["seconds"] for p in have]))
         if all((p, base) in by for p in have):
@@ -531,7 +547,7 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
              "rhythm": "rhythm", "position": "pos", "spectral_convergence": "gl_sc", "negative_bins_fraction": "neg",
              "tagger_ratio": "tagger", "feature_ratio": "feat", "tagger_margin": "tag-fr", "objective_margin": "pos-fr",
              "feature_margin": "feat-fr", "worst_tagger_margin": "w.tag-fr", "worst_objective_margin": "w.pos-fr",
-             "worst_feature_margin": "w.feat-fr", "seconds": "s"}
+             "worst_feature_margin": "w.feat-fr", "seconds": "s", "pairs_beyond_placebos": "<placebo"}
     if tagger:
         cols.insert(-3, "tagger_ratio")
     if any("feature_ratio" in r for r in rows):
@@ -547,6 +563,8 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
     print("\nmeans over pairs")
     extra = ["vs_paper", "rhythm_vs_paper_drums", "seconds"] + [f"worst_{m}" for m in FRONTIER_MEASURES.values()
                                                                 if any(f"worst_{m}" in v for v in summary.values())]
+    if any("pairs_beyond_placebos" in v for v in summary.values()):
+        extra.append("pairs_beyond_placebos")  # pairs where both margins are below every placebo's
     print(f"{'config':30s} " + " ".join(f"{short.get(c, c):>8s}" for c in cols + extra))
     for cfg, s in summary.items():
         print(f"{cfg:30s} " + " ".join(f"{s.get(c, float('nan')):8.3g}" if c != "mel_covariance"
@@ -591,7 +609,7 @@ def add_missing_references(reports: list[dict], load_tagger) -> int:
             continue
         src, c_sec, s_sec, excerpt = clip_settings(report)
         clips = source(src)
-        tagger = load_tagger() if any("tagger_frechet" in r for r in rows) else None
+        with_tagger = any("tagger_frechet" in r for r in rows)
         with_features = any("feature_frechet" in r for r in rows)
         for pair in dict.fromkeys(r["pair"] for r in rows):
             ref = next((r for r in rows if r["pair"] == pair and r["config"] == "content"), None)
@@ -602,6 +620,7 @@ def add_missing_references(reports: list[dict], load_tagger) -> int:
                                                                   excerpt, content, other) if (pair, name) not in have]
             if not missing:
                 continue
+            tagger = load_tagger() if with_tagger else None  # only now: a complete report needs no tagger
             features = None
             if with_features:
                 from feature_distance import FeatureDistance

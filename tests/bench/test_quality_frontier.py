@@ -232,6 +232,12 @@ def test_placebos_are_read_as_noise_neither_frontier_points_nor_configurations(b
     xs, _ = bench.frontier(rows, "a+b", "position")
     assert xs.size == 5  # content, three mixes, the style excerpt: the placebos are not on the curve
     assert not any(bench.is_placebo(c) for c in bench.summarise(rows))
+    # the output (0.65, 0.45, 0.6) against the placebos' floors: objective −0.20 < −0.03, tagger above theirs
+    assert rows[5]["tagger_margin"] > min(rows[-2]["tagger_margin"], rows[-1]["tagger_margin"])
+    assert bench.summarise(rows)["out/gl"]["pairs_beyond_placebos"] == 0  # both measures must be beyond them
+    rows[5]["tagger_ratio"] = 0.0
+    bench.add_frontier(rows)
+    assert bench.summarise(rows)["out/gl"]["pairs_beyond_placebos"] == 1
     spread = bench.placebo_spread(rows)["objective_margin"]
     assert spread["n"] == 2 and spread["min"] == pytest.approx(-0.03) and spread["max"] == pytest.approx(0.01)
     assert spread["sd"] == pytest.approx(0.02) and spread["mean"] == pytest.approx(-0.01)
