@@ -296,3 +296,24 @@ def test_rescoring_a_report_adds_the_mixes_and_placebos_it_lacks(bench, tmp_path
         assert {k: got[name][k] for k in measured} == pytest.approx(measured)
     assert got["mix6"]["objective_margin"] == pytest.approx(0.0, abs=1e-12)
     assert "placebo_spread" in json.loads(new.read_text())
+
+
+def test_a_complete_report_with_tagger_scores_re_scores_without_the_tagger(bench, tmp_path, monkeypatch):
+    import json
+
+    import signals
+
+    monkeypatch.setitem(sys.modules, "tagger_distance", None)  # as where musicnn is not installed
+    content, style, other = bench.clips_of(signals, ("speech", "drums"), 1.0, 1.0)
+    extra = bench.placebo_mixes(signals, ("speech", "drums"), 1.0, 1.0, 0, content, other)
+    rows = [dict(r, pair="speech+drums", tagger_frechet=1.0 + i)
+            for i, r in enumerate(_reference_rows(bench, content, style, other, extra))]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"settings": {"source": "generated", "content_seconds": 1.0, "style_seconds": 1.0},
+                               "rows": rows, "load_average_start": [0.0] * 3, "load_average_end": [0.0] * 3}))
+    assert bench.main(["--from-json", str(old), "--json", str(tmp_path / "new.json")]) == 0  # nothing to add
+    rows[3:4] = []  # one mix missing: it needs a tagger score, so the tagger, which is not there
+    old.write_text(json.dumps({"settings": {"source": "generated", "content_seconds": 1.0, "style_seconds": 1.0},
+                               "rows": rows, "load_average_start": [0.0] * 3, "load_average_end": [0.0] * 3}))
+    with pytest.raises(SystemExit, match="need the tagger too"):
+        bench.main(["--from-json", str(old)])
