@@ -50,8 +50,8 @@ QUALITY_N_MELS = 64  # log-mel frame statistics for the style distance: a featur
 QUALITY_FLOOR_DB = -100.0  # log-mel floor, so near-silent bands do not dominate the statistics
 # The layering curve a styled output is compared with (bench/quality.py and the report). Dense near the
 # content, where it bends most: a little of a drum loop fills every silence of a voice at once. Sampled at
-# the layer amounts graphs use (3, 6, 10, 15 %) and between: with 5 and 10 % only, a 6 % mix itself lay up
-# to 0.02 below the interpolated curve, a margin that layering alone earned.
+# the layer amounts graphs use (3, 6, 10, 15 %) and between: sampled at 2, 5, 10, 20 … % only, plain mixes at
+# 4-15 % lay up to 0.02 below the interpolated curve (6 %: 0.01), a margin that layering alone earned.
 QUALITY_MIX_FRACTIONS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.35, 0.5, 0.65, 0.8)
 # Placebos: the same mixes with the style placed elsewhere (shifted by these fractions of its length). Their
 # margins to the curve are what layering scores by the luck of where the style falls, so a result's margin is
