@@ -300,18 +300,27 @@ def clips_of(clips, pair: tuple[str, str], content_seconds: float, style_seconds
             clips.make(s_name, content_seconds, seed=other_seed(clips, s_name, content_seconds, style_seconds, excerpt)))
 
 
+def excerpts_clear_of_reference(clips, s_name: str, content_seconds: float, style_seconds: float, excerpt: int,
+                                after: int | None = None):
+    """(seed, start frame) of each content-length excerpt after seed ``after`` (default: the reference's own,
+    ``excerpt``) that shares no frame with the reference (cut from one recording, as the devset cuts them)."""
+    frames = clips.clip_frames(s_name)
+    ref = clips.excerpt_range(frames, style_seconds, excerpt)
+    after = excerpt if after is None else after
+    for seed in range(after + 1, after + 64):
+        start, stop = clips.excerpt_range(frames, content_seconds, seed)
+        if stop <= ref[0] or start >= ref[1]:
+            yield seed, start
+
+
 def other_seed(clips, s_name: str, content_seconds: float, style_seconds: float, excerpt: int) -> int:
     """The seed of the other excerpt of the style: the next one, or, where excerpts are cut from one recording
     (the devset) and the reference is longer than the content, the first one that shares no frame with the
     reference, so that the mixes never hold part of it."""
     if not hasattr(clips, "excerpt_range"):  # generated clips: a seed is another realisation, not an offset
         return excerpt + 1
-    frames = clips.clip_frames(s_name)
-    ref = clips.excerpt_range(frames, style_seconds, excerpt)
-    for seed in range(excerpt + 1, excerpt + 64):
-        start, stop = clips.excerpt_range(frames, content_seconds, seed)
-        if stop <= ref[0] or start >= ref[1]:
-            return seed
+    for seed, _ in excerpts_clear_of_reference(clips, s_name, content_seconds, style_seconds, excerpt):
+        return seed
     raise SystemExit(f"{s_name}: no {content_seconds:g} s excerpt shares no frame with the {style_seconds:g} s "
                      "reference; shorten --style-seconds or --content-seconds")
 
@@ -334,14 +343,11 @@ def placebo_layers(clips, pair: tuple[str, str], content_seconds: float, style_s
     if not hasattr(clips, "excerpt_range"):  # generated clips: another seed is another realisation
         return layers + [(f"excerpt{seed}", clips.make(s_name, content_seconds, seed=seed))
                          for seed in range(first + 1, first + 1 + PLACEBO_EXCERPTS)]
-    frames = clips.clip_frames(s_name)
-    ref = clips.excerpt_range(frames, style_seconds, excerpt)
-    starts = [clips.excerpt_range(frames, content_seconds, first)[0]]
-    for seed in range(first + 1, first + 64):
+    starts = [clips.excerpt_range(clips.clip_frames(s_name), content_seconds, first)[0]]
+    for seed, start in excerpts_clear_of_reference(clips, s_name, content_seconds, style_seconds, excerpt, after=first):
         if len(layers) == len(PLACEBO_SHIFTS) + PLACEBO_EXCERPTS:
             break
-        start, stop = clips.excerpt_range(frames, content_seconds, seed)
-        if (stop <= ref[0] or start >= ref[1]) and all(abs(start - t) >= SR for t in starts):
+        if all(abs(start - t) >= SR for t in starts):
             starts.append(start)
             layers.append((f"excerpt{seed}", clips.make(s_name, content_seconds, seed=seed)))
     return layers
@@ -683,6 +689,7 @@ def rescore(args) -> int:
             pairs = {pair: clips_of(clips, tuple(pair.split("+")), st["content_seconds"], st["style_seconds"],
                                     st.get("excerpt", 0))
                      for pair in dict.fromkeys(row["pair"] for row in report["rows"])}  # once a pair, not a row
+            placebos = {}
             for row in report["rows"]:
                 content, style, other = pairs[row["pair"]]
                 if row["config"] == "content":
@@ -695,8 +702,11 @@ def rescore(args) -> int:
                 elif row["config"] == "style*":
                     x = other
                 elif is_placebo(row["config"]):
-                    x = dict(placebo_mixes(clips, tuple(row["pair"].split("+")), st["content_seconds"],
-                                           st["style_seconds"], st.get("excerpt", 0), content, other))[row["config"]]
+                    if row["pair"] not in placebos:  # once a pair: each builds every placebo layer
+                        placebos[row["pair"]] = dict(placebo_mixes(clips, tuple(row["pair"].split("+")),
+                                                                   st["content_seconds"], st["style_seconds"],
+                                                                   st.get("excerpt", 0), content, other))
+                    x = placebos[row["pair"]][row["config"]]
                 else:
                     opt, phase = row["config"].split("/")
                     x = read(out / row["pair"] / opt / f"{phase}.wav")
