@@ -118,12 +118,16 @@ class QualityReference:
                    QualityRow("content itself", 1.0, content_dist, 1.0, 0.0, *style_components(c_feat, s_feat)),
                    QualityRow("style itself", style_corr, 0.0, 0.0, 1.0), s)
 
+    def _looped_style(self) -> np.ndarray:
+        """The style at the reference level, looped or cut to the content's length (silence if there is none)."""
+        n = self.content.size
+        return np.resize(self.style, n) if self.style is not None and self.style.size else np.zeros(n)
+
     def frontier(self, fractions=settings.QUALITY_MIX_FRACTIONS) -> list[QualityRow]:
         """The layering curve: content + f·style (both at the reference level, the style looped or cut to
         the content's length), measured like any result. A styled output is worth more than a mix only
         where it lies above this curve (closer to the style at the same content position)."""
-        n = self.content.size
-        style = np.resize(self.style, n) if self.style is not None and self.style.size else np.zeros(n)
+        n, style = self.content.size, self._looped_style()
         rows = [self.content_row]
         for f in fractions:
             rows.append(self.measure(f"mix {round(100 * f)} % style", (1 - f) * self.content + f * style,
@@ -135,8 +139,7 @@ class QualityReference:
         """The curve's mixes with the style shifted in time (circularly, by ``shifts`` of the content's length):
         layering as well, only placed elsewhere. How far they land from the curve is how far placement alone
         moves a mix, the range a result's margin is read against."""
-        n = self.content.size
-        style = np.resize(self.style, n) if self.style is not None and self.style.size else np.zeros(n)
+        n, style = self.content.size, self._looped_style()
         return [self.measure(f"mix {round(100 * f)} % style, shifted {round(100 * s)} %",
                              (1 - f) * self.content + f * np.roll(style, int(round(s * n))), self.sample_rate)
                 for f in fractions for s in shifts]
