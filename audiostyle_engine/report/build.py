@@ -127,10 +127,10 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
             entry["layering_margin"] = quality.frontier_margin(r, curve)
         quality_tables[sp.node] = table
         frontier_png = f"img/frontier_{sp.node}.png"
-        plot_frontier([r.as_dict() for r in curve], table[2:], stage / frontier_png, f"against layering — {sp.node}",
-                      placebos=[r.as_dict() for r in placebos])
-        frontiers[sp.node] = {"curve": [r.as_dict() for r in curve], "plot": frontier_png,
-                              "placebos": [r.as_dict() for r in placebos], "placebo_margin_range": list(placebo_range)}
+        curve_rows, placebo_rows = [r.as_dict() for r in curve], [r.as_dict() for r in placebos]
+        plot_frontier(curve_rows, table[2:], stage / frontier_png, f"against layering — {sp.node}", placebos=placebo_rows)
+        frontiers[sp.node] = {"curve": curve_rows, "plot": frontier_png, "placebos": placebo_rows,
+                              "placebo_margin_range": list(placebo_range)}
 
     timings_png = "img/timings.png"
     plot_timings(result.timings, stage / timings_png)
