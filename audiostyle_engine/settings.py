@@ -58,6 +58,10 @@ QUALITY_MIX_FRACTIONS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.35, 0.5
 # read against their range, not against zero.
 QUALITY_PLACEBO_FRACTIONS = (0.06, 0.2)  # the presets' layer amount, and a mix a remixer would use
 QUALITY_PLACEBO_SHIFTS = (0.25, 0.5, 0.75)
+# The plain mix a report plays beside a result (and bench/listening.py puts against it): the fraction whose
+# content correlation equals the result's, found to this tolerance (margins are read to 0.01), up to this much style.
+QUALITY_MATCHED_MIX_TOLERANCE = 0.002
+QUALITY_MATCHED_MIX_MAX_FRACTION = 0.95
 REPORT_SPECTROGRAM_RANGE_DB = 90.0  # spectrogram images share one colour scale spanning this range
 
 # Watch mode (not from the paper): a file is processed once its size and mtime stayed the same this

@@ -31,14 +31,16 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import quality as bench  # noqa: E402
 from audiostyle_engine import quality  # noqa: E402
+from audiostyle_engine import settings  # noqa: E402
 from audiostyle_engine.report.html import CSS  # noqa: E402
+from audiostyle_engine.report.quality import matching_fraction  # noqa: E402
 
 SR = bench.SR
 LUFS = -23.0  # EBU R 128's programme level: room below full scale for every stimulus
 PEAK_CEILING_DB = -1.0
-MATCH_TOLERANCE = 0.002  # content correlation; the bench's margins are read to 0.01
+MATCH_TOLERANCE = settings.QUALITY_MATCHED_MIX_TOLERANCE  # content correlation
 CATCH_EXTRA_STYLE = 0.3  # a catch trial's second mix has this much more of the style
-MAX_MIX_FRACTION = 0.95
+MAX_MIX_FRACTION = settings.QUALITY_MATCHED_MIX_MAX_FRACTION
 MIN_CATCH_ACCURACY = 0.75
 QUESTIONS = {
     "style": ("Which sounds more like the style reference?", ("A", "B")),
@@ -48,25 +50,15 @@ QUESTIONS = {
 
 
 def matched_fraction(output: np.ndarray, content: np.ndarray, layer: np.ndarray) -> float:
-    """The style fraction f at which bench.mix(content, layer, f) has the output's content correlation.
-
-    The mixes' correlation falls as f grows, so bisection finds it; an output further from the content than
-    the mix at MAX_MIX_FRACTION has no matching mix, and says so."""
+    """The style fraction f at which bench.mix(content, layer, f) has the output's content correlation."""
     target = quality.content_correlation(output, content)
-    corr = lambda f: quality.content_correlation(bench.mix(content, layer, f), content)  # noqa: E731
-    if target >= 1.0 - MATCH_TOLERANCE:
-        return 0.0
-    low, high = 0.0, MAX_MIX_FRACTION
-    if corr(high) > target + MATCH_TOLERANCE:
+    f = matching_fraction(lambda f: quality.content_correlation(bench.mix(content, layer, f), content), target,
+                          MAX_MIX_FRACTION, MATCH_TOLERANCE)
+    if f is None:
         raise ValueError(f"content correlation {target:.3f} is below every mix's (at {MAX_MIX_FRACTION:.0%} style: "
-                         f"{corr(high):.3f}); no mix matches it")
-    for _ in range(40):
-        mid = (low + high) / 2
-        c = corr(mid)
-        if abs(c - target) <= MATCH_TOLERANCE / 4:
-            return mid
-        low, high = (mid, high) if c > target else (low, mid)
-    return (low + high) / 2
+                         f"{quality.content_correlation(bench.mix(content, layer, MAX_MIX_FRACTION), content):.3f}); "
+                         "no mix matches it")
+    return f
 
 
 def at_one_loudness(signals: list[np.ndarray], lufs: float = LUFS) -> list[np.ndarray]:

@@ -17,7 +17,7 @@ from . import quality
 from ..errors import ReportError
 from .folders import check_report_dir, staged_dir
 from .iterations import declared_histories, summary_of
-from .media import Clip, write_clips
+from .media import Clip, unique_key, write_clips
 from .page import METRICS, PAGE, render
 from .plan import ReportPlan, plan_report
 from .plots import plot_correlation, plot_frontier, plot_losses, plot_timings
@@ -89,7 +89,6 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         audio = _audio_of(result, s.node, s.port)
         if audio is not None:
             clips.append(Clip(s.key, s.role, s.label, audio.samples, audio.sample_rate))
-    audio_entries = write_clips(stage, clips)
 
     optimisation = {}
     for node_id, (declared, history) in declared_histories(graph, result.records).items():
@@ -120,6 +119,9 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
                 measured.append((s.label, audio.samples, audio.sample_rate))
                 roles.append(s.role)
         rows = ref.rows(measured)
+        matched = _matched_mix_clip(ref, measured, roles, rows, sp.node, {c.key for c in clips})
+        if matched is not None:
+            clips.append(matched[0])
         curve, placebos = ref.frontier(), ref.placebos()
         placebo_range = quality.margin_range(placebos, curve)
         table = [{"role": role, **r.as_dict()} for role, r in zip(roles, rows)]
@@ -130,7 +132,9 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         curve_rows, placebo_rows = [r.as_dict() for r in curve], [r.as_dict() for r in placebos]
         plot_frontier(curve_rows, table[2:], stage / frontier_png, f"against layering — {sp.node}", placebos=placebo_rows)
         frontiers[sp.node] = {"curve": curve_rows, "plot": frontier_png, "placebos": placebo_rows,
-                              "placebo_margin_range": list(placebo_range)}
+                              "placebo_margin_range": list(placebo_range),
+                              "matched_mix": matched[1] if matched is not None else None}
+    audio_entries = write_clips(stage, clips)
 
     timings_png = "img/timings.png"
     plot_timings(result.timings, stage / timings_png)
@@ -155,6 +159,45 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
     (stage / METRICS).write_text(json.dumps(_json_safe(metrics), indent=1, default=str), encoding="utf-8")
     (stage / PAGE).write_text(render(metrics), encoding="utf-8")
     return metrics
+
+
+def _matched_mix_clip(ref: quality.QualityReference, measured: list, roles: list[str], rows: list,
+                      node: str, taken: set[str]) -> tuple[Clip, dict] | None:
+    """The plain mix that keeps the content as well as the main result (the last output, else the styled
+    signal) does, at that result's loudness: what a remixer would otherwise do, to hear beside it."""
+    main = next((i for i in reversed(range(len(measured))) if roles[i + 2] == "output"), None)
+    if main is None:
+        main = next((i for i in range(len(measured)) if roles[i + 2] == "styled"), None)
+    if main is None:
+        return None
+    label, samples, rate = measured[main]
+    found = ref.matched_mix(rows[main + 2].content_correlation)
+    if found is None or found[0] == 0.0:
+        return None  # nothing to hear: no mix is that far from the content, or the result is the content
+    fraction, mixed = found
+    mixed = mixed * _loudness_ratio(samples, rate, mixed, ref.sample_rate)
+    clip = Clip(unique_key(f"layering_{node}", taken), "layering",
+                f"plain mix: content + {100 * fraction:.0f} % style, as correlated with the content as {label}",
+                mixed[None, :].astype(np.float32), ref.sample_rate)
+    return clip, {"fraction": fraction, "content_correlation": quality.content_correlation(
+        quality.to_reference(mixed, ref.sample_rate, ref.sample_rate), ref.content), "result": label,
+        "result_content_correlation": rows[main + 2].content_correlation, "audio": f"audio/{clip.key}.wav"}
+
+
+def _loudness_ratio(target: np.ndarray, target_rate: int, x: np.ndarray, rate: int) -> float:
+    """Gain that gives mono ``x`` the integrated loudness (BS.1770) of ``target`` [channels, frames], so the
+    two are heard at one level; RMS where a clip is too short to gate."""
+    import pyloudnorm
+
+    t = np.asarray(target, dtype=np.float64)
+    t = t[None, :] if t.ndim == 1 else t
+    if min(t.shape[1] / target_rate, x.size / rate) >= 0.4:
+        want = pyloudnorm.Meter(target_rate).integrated_loudness(t.T)
+        have = pyloudnorm.Meter(rate).integrated_loudness(x.astype(np.float64))
+        if np.isfinite(want) and np.isfinite(have):
+            return float(10 ** ((want - have) / 20))
+    have = float(np.sqrt(np.mean(x ** 2)))
+    return float(np.sqrt(np.mean(t.mean(axis=0) ** 2)) / have) if have > 0 else 1.0
 
 
 def summarise(metrics: dict) -> dict:

@@ -65,6 +65,11 @@ def render(m: dict) -> str:
         if frontier:
             verdicts = [f"{escape(r['label'])}: {_verdict(r.get('layering_margin'), frontier.get('placebo_margin_range'))}"
                         for r in rows[2:]]
+            matched = frontier.get("matched_mix")
+            if matched:
+                verdicts.append(f"To hear the difference: the <b>layering</b> card under Listen plays the plain mix "
+                                f"({100 * matched['fraction']:.0f} % style) that keeps the content as well as "
+                                f"{escape(matched['result'])}, at its loudness.")
             parts.append("<h3>Against layering</h3>" + html.image(frontier["plot"], f"results against the layering "
                          f"curve of {node_id}") + "<p>" + "<br>".join(verdicts) + "</p>")
 

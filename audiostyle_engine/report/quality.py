@@ -13,6 +13,7 @@ so that a quieter output does not read as closer. The trivial outputs "content i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -127,11 +128,9 @@ class QualityReference:
         """The layering curve: content + f·style (both at the reference level, the style looped or cut to
         the content's length), measured like any result. A styled output is worth more than a mix only
         where it lies above this curve (closer to the style at the same content position)."""
-        n, style = self.content.size, self._looped_style()
         rows = [self.content_row]
         for f in fractions:
-            rows.append(self.measure(f"mix {round(100 * f)} % style", (1 - f) * self.content + f * style,
-                                     self.sample_rate))
+            rows.append(self.measure(f"mix {round(100 * f)} % style", self.mix(f), self.sample_rate))
         return rows + [self.style_row]
 
     def placebos(self, fractions=settings.QUALITY_PLACEBO_FRACTIONS,
@@ -144,6 +143,20 @@ class QualityReference:
                              (1 - f) * self.content + f * np.roll(style, int(round(s * n))), self.sample_rate)
                 for f in fractions for s in shifts]
 
+    def mix(self, fraction: float) -> np.ndarray:
+        """content + ``fraction``·style at the reference level, as the layering curve mixes them."""
+        return (1 - fraction) * self.content + fraction * self._looped_style()
+
+    def matched_mix(self, target: float) -> tuple[float, np.ndarray] | None:
+        """(fraction, mix) of the curve's mix that keeps the content as well as a result of content correlation
+        ``target``; None where no mix up to QUALITY_MATCHED_MIX_MAX_FRACTION is that far from the content."""
+        if self.style is None or not self.style.size or not np.isfinite(target):
+            return None
+        rate = self.sample_rate  # measured as measure() measures a result: brought to the reference level first
+        f = matching_fraction(lambda f: content_correlation(to_reference(self.mix(f), rate, rate), self.content),
+                              target)
+        return None if f is None else (f, self.mix(f))
+
     def measure(self, label: str, samples: np.ndarray, sample_rate: int) -> QualityRow:
         x = to_reference(samples, sample_rate, self.sample_rate)
         corr = content_correlation(x, self.content)
@@ -155,6 +168,26 @@ class QualityReference:
 
     def rows(self, results: list[tuple[str, np.ndarray, int]]) -> list[QualityRow]:
         return [self.content_row, self.style_row] + [self.measure(*r) for r in results]
+
+
+def matching_fraction(correlation_at: Callable[[float], float], target: float,
+                      highest: float = settings.QUALITY_MATCHED_MIX_MAX_FRACTION,
+                      tolerance: float = settings.QUALITY_MATCHED_MIX_TOLERANCE) -> float | None:
+    """The style fraction f in [0, ``highest``] at which a mix's content correlation ``correlation_at(f)``
+    (falling as f grows) equals ``target``, to ``tolerance``: the plain mix that keeps the content as well as a
+    result does, to listen to beside it. None where even ``highest`` keeps more of the content than the result."""
+    if target >= correlation_at(0.0) - tolerance:
+        return 0.0
+    if correlation_at(highest) > target + tolerance:
+        return None
+    low, high = 0.0, highest
+    for _ in range(40):
+        mid = (low + high) / 2
+        c = correlation_at(mid)
+        if abs(c - target) <= tolerance / 4:
+            return mid
+        low, high = (mid, high) if c > target else (low, mid)
+    return (low + high) / 2
 
 
 def frontier_margin(row: QualityRow | dict, curve: list[QualityRow | dict]) -> float:

@@ -40,14 +40,15 @@ def test_report_page_loads_its_images_and_audio(tiny_run, tmp_path):
         roles = browser.evaluate("[...document.querySelectorAll('.card')].map(c => c.dataset.role)")
         shot = keep_screenshot(browser.screenshot(tmp_path / "report_page.png"))
     print(f"screenshot: {shot}")
-    # 6 spectrograms (content, style, styled, 2 branches, output) + loss + correlation + timings + layering curve
-    assert len(state["images"]) == 10
+    # 7 spectrograms (content, style, styled, 2 branches, output, the matched plain mix) + loss + correlation
+    # + timings + layering curve
+    assert len(state["images"]) == 11
     assert "img/frontier_st.png" in [i["src"] for i in state["images"]]
     assert all(img["width"] > 0 and img["height"] > 0 for img in state["images"]), state["images"]
-    assert len(state["audios"]) == 6
+    assert len(state["audios"]) == 7
     for audio in state["audios"]:
         assert audio["error"] is None and audio["duration"] == pytest.approx(1.0, abs=0.02), audio
-    assert roles == ["content", "style", "styled", "branch", "branch", "output"]
+    assert roles == ["content", "style", "styled", "branch", "branch", "output", "layering"]
     assert headings[:3] == ["Quality — st", "Listen", "Optimisation — st"]
     assert_png_not_blank(shot, 1500)
 

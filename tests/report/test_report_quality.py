@@ -113,3 +113,23 @@ def test_placebos_are_the_curves_mixes_placed_elsewhere_and_bound_a_level_verdic
     assert _verdict(hi + 0.01, (lo, hi)).startswith("beats")
     assert _verdict(lo - 0.01, (lo, hi)).startswith("does not beat")
     assert _verdict(0.01).startswith("beats") and _verdict(None) == "not measured"  # no placebos: the sign
+
+
+def test_matching_fraction_finds_where_a_falling_curve_crosses_the_target():
+    from audiostyle_engine.report.quality import matching_fraction
+
+    falling = lambda f: 1.0 - f ** 2  # noqa: E731
+    assert matching_fraction(falling, 0.75, tolerance=1e-4) == pytest.approx(0.5, abs=1e-3)
+    assert matching_fraction(falling, 1.0) == 0.0  # the content itself: no style at all
+    assert matching_fraction(falling, 0.05, highest=0.95) is None  # even 95 % style keeps more of the content
+
+
+def test_the_matched_mix_keeps_the_content_as_well_as_the_result(reference):
+    from audiostyle_engine.report.quality import content_correlation, to_reference
+
+    blend = 0.7 * reference.content + 0.3 * np.resize(reference.style, reference.content.size)
+    target = reference.measure("blend", blend, SR).content_correlation
+    fraction, mixed = reference.matched_mix(target)
+    assert fraction == pytest.approx(0.3, abs=0.02)  # the blend is such a mix: its own fraction comes back
+    assert content_correlation(to_reference(mixed, SR, SR), reference.content) == pytest.approx(target, abs=0.002)
+    assert reference.matched_mix(float("nan")) is None

@@ -64,7 +64,7 @@ def test_players_hold_the_kept_signals_and_the_written_output(tiny_run):
 
     metrics = load_metrics(tiny_run)
     entries = {e["role"] + ":" + e["key"]: e for e in metrics["audio"]}
-    assert {e["role"] for e in entries.values()} == {"content", "style", "styled", "branch", "output"}
+    assert {e["role"] for e in entries.values()} == {"content", "style", "styled", "branch", "output", "layering"}
     output = next(e for e in entries.values() if e["role"] == "output")
     played, rate = read_wav(tiny_run.report_dir / output["audio"])
     with AudioFile(str(tiny_run.out_path)) as f:
@@ -106,6 +106,32 @@ def test_each_result_is_judged_against_the_curve_and_its_placebos(tiny_run):
     verdicts = page.split("<h3>Against layering</h3>")[1].split("</p>")[0]
     assert verdicts.count("the same mixes with the style placed elsewhere: ") == 4  # styled, 2 branches, output
     assert f"{lo:+.3f} to {hi:+.3f}" in verdicts
+
+
+def test_the_plain_mix_that_keeps_the_content_as_well_plays_beside_the_output_at_its_loudness(tiny_run):
+    import pyloudnorm
+
+    from audiostyle_engine import settings
+    from audiostyle_engine.report import quality
+
+    metrics = load_metrics(tiny_run)
+    matched = metrics["quality"]["frontiers"]["st"]["matched_mix"]
+    rows = {r["role"]: r for r in metrics["quality"]["tables"]["st"]}
+    assert matched["result"] == rows["output"]["label"] and 0.0 < matched["fraction"] < 1.0
+    # measured again from the two files a listener plays, with the report's own measure
+    entries = {e["role"]: e for e in metrics["audio"]}
+    assert entries["layering"]["audio"] == matched["audio"]
+    mixed, rate = read_wav(tiny_run.report_dir / matched["audio"])
+    output, out_rate = read_wav(tiny_run.report_dir / entries["output"]["audio"])
+    content, c_rate = read_wav(tiny_run.report_dir / entries["content"]["audio"])
+    ref = quality.to_reference(content, c_rate, c_rate)
+    corr = quality.content_correlation(quality.to_reference(mixed, rate, c_rate), ref)
+    assert corr == pytest.approx(rows["output"]["content_correlation"], abs=2 * settings.QUALITY_MATCHED_MIX_TOLERANCE)
+    assert corr == pytest.approx(matched["content_correlation"], abs=1e-3)
+    loud = [pyloudnorm.Meter(r).integrated_loudness(x.T) for x, r in ((mixed, rate), (output, out_rate))]
+    assert loud[0] == pytest.approx(loud[1], abs=0.2)
+    verdicts = (tiny_run.report_dir / "report.html").read_text().split("<h3>Against layering</h3>")[1].split("</p>")[0]
+    assert f"({100 * matched['fraction']:.0f} % style) that keeps the content as well as" in verdicts
 
 
 def test_report_lists_params_timings_and_device(tiny_run):
