@@ -58,6 +58,11 @@ QUALITY_MIX_FRACTIONS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.35, 0.5
 # read against their range, not against zero.
 QUALITY_PLACEBO_FRACTIONS = (0.06, 0.2)  # the presets' layer amount, and a mix a remixer would use
 QUALITY_PLACEBO_SHIFTS = (0.25, 0.5, 0.75)
+# The report's placebos loop the style under the content, and a remixer's content and loop often share a tempo:
+# with a 1-bar loop under 4 bars, shifts of 1/4, 1/2, 3/4 of the length are whole bars and move nothing (the
+# bundled example's placebos all landed on the curve). Golden-ratio fractions ({k·φ}, k = 2, 1, 3) land off
+# the bar and off the beat for any loop whose length divides the content's in a simple ratio.
+REPORT_PLACEBO_SHIFTS = (0.236, 0.618, 0.854)
 # The plain mix a report plays beside a result (and bench/listening.py puts against it): the fraction whose
 # content correlation equals the result's, found to this tolerance (margins are read to 0.01), up to this much style.
 QUALITY_MATCHED_MIX_TOLERANCE = 0.002

@@ -134,7 +134,7 @@ class QualityReference:
         return rows + [self.style_row]
 
     def placebos(self, fractions=settings.QUALITY_PLACEBO_FRACTIONS,
-                 shifts=settings.QUALITY_PLACEBO_SHIFTS) -> list[QualityRow]:
+                 shifts=settings.REPORT_PLACEBO_SHIFTS) -> list[QualityRow]:
         """The curve's mixes with the style shifted in time (circularly, by ``shifts`` of the content's length):
         layering as well, only placed elsewhere. How far they land from the curve is how far placement alone
         moves a mix, the range a result's margin is read against."""

@@ -106,9 +106,9 @@ def test_placebos_are_the_curves_mixes_placed_elsewhere_and_bound_a_level_verdic
     curve = ref.frontier()
     assert q.margin_range(ref.placebos(shifts=(0.0,)), curve) == pytest.approx((0.0, 0.0), abs=1e-9)
     placebos = ref.placebos()
-    assert len(placebos) == len(settings.QUALITY_PLACEBO_FRACTIONS) * len(settings.QUALITY_PLACEBO_SHIFTS)
+    assert len(placebos) == len(settings.QUALITY_PLACEBO_FRACTIONS) * len(settings.REPORT_PLACEBO_SHIFTS)
     lo, hi = q.margin_range(placebos, curve)
-    assert hi - lo > 0.05  # shifted by a quarter, the bursts fill the gaps between the notes instead
+    assert hi - lo > 0.05  # shifted off the notes, the bursts fill the gaps between them instead
     assert _verdict(lo / 2, (lo, hi)).startswith("is level with")  # the sign alone said "does not beat"
     assert _verdict(hi + 0.01, (lo, hi)).startswith("beats")
     assert _verdict(lo - 0.01, (lo, hi)).startswith("does not beat")
@@ -133,3 +133,19 @@ def test_the_matched_mix_keeps_the_content_as_well_as_the_result(reference):
     assert fraction == pytest.approx(0.3, abs=0.02)  # the blend is such a mix: its own fraction comes back
     assert content_correlation(to_reference(mixed, SR, SR), reference.content) == pytest.approx(target, abs=0.002)
     assert reference.matched_mix(float("nan")) is None
+
+
+def test_placebos_move_a_loop_that_shares_the_contents_bar(rng):
+    """A one-bar loop under four bars of content: shifts of a quarter, half and three quarters of the length
+    are whole bars, which move nothing; the report's placebos must land elsewhere, or their range says nothing."""
+    from audiostyle_engine.report import quality as q
+
+    sr, bar = 22050, 22050
+    t = np.arange(4 * bar) / sr
+    content = (0.3 * np.sin(2 * np.pi * 330 * t) * ((t % 1.0) < 0.5))[None]
+    loop = 0.3 * rng.standard_normal(bar) * ((np.arange(bar) / sr) < 0.25)  # one burst per bar, on the note
+    ref = q.QualityReference.build(content, sr, loop[None], sr)
+    curve = ref.frontier()
+    assert q.margin_range(ref.placebos(shifts=(0.25, 0.5, 0.75)), curve) == pytest.approx((0.0, 0.0), abs=1e-6)
+    lo, hi = q.margin_range(ref.placebos(), curve)
+    assert hi - lo > 0.02
