@@ -23,6 +23,7 @@ from .plan import ReportPlan, plan_report
 from .plots import plot_correlation, plot_frontier, plot_losses, plot_timings
 
 FORMAT = 1  # metrics.json layout version
+MATCHED_MIX_PEAK = 10 ** (-0.1 / 20)  # the matched mix is turned down, not clipped, where it would peak above
 
 
 @dataclass
@@ -176,12 +177,17 @@ def _matched_mix_clip(ref: quality.QualityReference, measured: list, roles: list
         return None  # nothing to hear: no mix is that far from the content, or the result is the content
     fraction, mixed = found
     mixed = mixed * _loudness_ratio(samples, rate, mixed, ref.sample_rate)
+    peak = float(np.max(np.abs(mixed)))
+    turned_down_db = max(0.0, float(20 * np.log10(peak / MATCHED_MIX_PEAK))) if peak > 0 else 0.0
+    if turned_down_db > 0:  # a player would clip it: a distorted mix is no fair comparison, a quieter one is told
+        mixed = mixed * (MATCHED_MIX_PEAK / peak)
     clip = Clip(unique_key(f"layering_{node}", taken), "layering",
                 f"plain mix: content + {100 * fraction:.0f} % style, as correlated with the content as {label}",
                 mixed[None, :].astype(np.float32), ref.sample_rate)
     return clip, {"fraction": fraction, "content_correlation": quality.content_correlation(
         quality.to_reference(mixed, ref.sample_rate, ref.sample_rate), ref.content), "result": label,
-        "result_content_correlation": rows[main + 2].content_correlation, "audio": f"audio/{clip.key}.wav"}
+        "result_content_correlation": rows[main + 2].content_correlation, "audio": f"audio/{clip.key}.wav",
+        "turned_down_db": turned_down_db}
 
 
 def _loudness_ratio(target: np.ndarray, target_rate: int, x: np.ndarray, rate: int) -> float:

@@ -69,7 +69,9 @@ def render(m: dict) -> str:
             if matched:
                 verdicts.append(f"To hear the difference: the <b>layering</b> card under Listen plays the plain mix "
                                 f"({100 * matched['fraction']:.0f} % style) that keeps the content as well as "
-                                f"{escape(matched['result'])}, at its loudness.")
+                                f"{escape(matched['result'])}, "
+                                + (f"{matched['turned_down_db']:.1f} dB quieter than it, so as not to clip."
+                                   if matched.get("turned_down_db") else "at its loudness."))
             parts.append("<h3>Against layering</h3>" + html.image(frontier["plot"], f"results against the layering "
                          f"curve of {node_id}") + "<p>" + "<br>".join(verdicts) + "</p>")
 

@@ -186,3 +186,31 @@ def test_graph_report_key_and_rebuild_replace_the_old_report(tmp_path):
     assert page.exists() and not (folder / "stale.txt").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".fx_report")]  # no temp folders left
     assert run_with_report(graph, use_graph_report=False).report is None
+
+
+def test_a_matched_mix_that_would_clip_at_the_outputs_loudness_is_turned_down_and_says_so():
+    from audiostyle_engine.report import quality
+    from audiostyle_engine.report.build import MATCHED_MIX_PEAK, _matched_mix_clip
+
+    sr = 22050
+    t = np.arange(2 * sr) / sr
+    content = (0.5 * np.sin(2 * np.pi * 220 * t))[None]
+    clicks = np.zeros(t.size)
+    clicks[:: sr // 4] = 1.0  # four clicks a second: a huge crest factor
+    ref = quality.QualityReference.build(content, sr, clicks[None], sr)
+    hiss = np.random.default_rng(0).standard_normal(t.size)
+    for level, clipping in ((0.9, True), (0.05, False)):  # an output near full scale, and a quiet one
+        styled = np.sin(2 * np.pi * 220 * t) + 0.05 * hiss  # as far from the content as a mix with a few clicks
+        output = (level * styled / np.max(np.abs(styled)))[None]
+        measured = [("output o.wav", output, sr)]
+        rows = ref.rows(measured)
+        clip, facts = _matched_mix_clip(ref, measured, ["content", "style", "output"], rows, "st", set())
+        assert 0 < facts["fraction"] < 1 and clip.role == "layering"
+        assert np.max(np.abs(clip.samples)) <= MATCHED_MIX_PEAK + 1e-6
+        assert bool(facts["turned_down_db"] > 1.0) is clipping
+        if not clipping:
+            import pyloudnorm
+
+            meter = pyloudnorm.Meter(sr)
+            assert meter.integrated_loudness(clip.samples[0].astype(np.float64)) == pytest.approx(
+                meter.integrated_loudness(output[0]), abs=0.1)
