@@ -1,13 +1,11 @@
 """bench/listening.py's blind test kit: what it plays, what it hides, and how it counts the answers."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest
-from tests.helpers import REPO
+from tests.helpers.bench_scripts import bench_script
 from tests.helpers.browser import MEDIA_STATE_JS, Browser, chromium_path
 
 SR = 44100
@@ -17,12 +15,8 @@ CONFIGS = ["cfg/gl", "zeta/gl_refine"]
 
 @pytest.fixture(scope="module")
 def listening():
-    sys.path[:0] = [str(REPO / "bench")]
-    spec = importlib.util.spec_from_file_location("bench_listening", REPO / "bench" / "listening.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.path.remove(str(REPO / "bench"))
+    with bench_script("listening") as module:
+        yield module
 
 
 def _bursts(rng, n):

@@ -7,17 +7,13 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers.bench_scripts import bench_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path[:0] = [str(REPO / "bench")]
-    spec = importlib.util.spec_from_file_location("bench_quality", REPO / "bench" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.path.remove(str(REPO / "bench"))
+    with bench_script("quality") as module:
+        yield module
 
 
 def _rows():
