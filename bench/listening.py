@@ -344,10 +344,15 @@ def main(argv=None) -> int:
     if not key_path.exists():
         ap.error(f"{key_path} not found: --kit is the folder `build` wrote")
     key = json.loads(key_path.read_text())
+    sheets = []
+    for path in args.answers:
+        try:
+            sheets.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SystemExit(f"listening.py score: {path}: not an answer sheet the page downloaded ({exc})")
     try:
-        sheets = [json.loads(p.read_text()) for p in args.answers]
         result = score(key, sheets, args.min_catch)
-    except (ValueError, json.JSONDecodeError) as exc:
+    except ValueError as exc:
         raise SystemExit(f"listening.py score: {exc}")
     print_score(result)
     if args.json:

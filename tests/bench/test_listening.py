@@ -218,3 +218,17 @@ def test_the_page_plays_every_file_and_its_answers_score(listening, kit):
     result = listening.score(key, [sheet])
     assert result["listeners"][0]["kept"]
     assert all(c["style"]["share"] == 1.0 and c["prefer"]["share"] == 1.0 for c in result["configs"].values())
+
+
+def test_score_command_prints_the_tally_and_names_a_bad_sheet(listening, kit, tmp_path, capsys):
+    kit_dir, key, _ = kit
+    good = tmp_path / "answers-ears.json"
+    good.write_text(json.dumps(_sheet(key, lambda t: "styled" if t["kind"] == "test" else "more_style", "ears")))
+    assert listening.main(["score", "--kit", str(kit_dir), str(good)]) == 0
+    said = capsys.readouterr().out
+    assert "ears" in said and "catch 2/2  kept" in said
+    assert "more like the style: styled 2/2 (100%" in said
+    bad = tmp_path / "answers-bad.json"
+    bad.write_text("not json")
+    with pytest.raises(SystemExit, match="answers-bad.json: not an answer sheet"):
+        listening.main(["score", "--kit", str(kit_dir), str(good), str(bad)])
