@@ -32,6 +32,8 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import quality as bench  # noqa: E402
 from audiostyle_engine import quality  # noqa: E402
 from audiostyle_engine import settings  # noqa: E402
+from audiostyle_engine.errors import ReportError  # noqa: E402
+from audiostyle_engine.report.folders import check_report_dir, staged_dir  # noqa: E402
 from audiostyle_engine.report.html import CSS  # noqa: E402
 from audiostyle_engine.report.quality import matching_fraction  # noqa: E402
 
@@ -146,14 +148,21 @@ def plan_trials(runs: list[Path], configs: list[str], seconds: float | None) -> 
 
 def build(runs: list[Path], configs: list[str], out: Path, seed: int = 0, seconds: float | None = None,
           lufs: float = LUFS) -> dict:
-    """Writes the kit (index.html, audio/, key.json) into ``out`` and returns the key."""
+    """Writes the kit (index.html, audio/, key.json) into ``out`` and returns the key. The kit is built beside
+    ``out`` and swapped in whole (as reports are), so an old kit is replaced, never mixed with the new one."""
+    check_report_dir(out)  # refuse a folder holding other files before any work
     trials = plan_trials(runs, configs, seconds)
     if not trials:
         raise SystemExit(f"no trials: none of {configs} has an output in {', '.join(map(str, runs))}")
+    with staged_dir(out) as stage:
+        return _write_kit(stage, trials, runs, configs, seed, lufs)
+
+
+def _write_kit(out: Path, trials: list[dict], runs: list[Path], configs: list[str], seed: int, lufs: float) -> dict:
     rng = random.Random(seed)
     rng.shuffle(trials)
     audio = out / "audio"
-    audio.mkdir(parents=True, exist_ok=True)
+    audio.mkdir()
     key = {"lufs": lufs, "seed": seed, "runs": [str(r) for r in runs], "configs": configs, "trials": []}
     for i, t in enumerate(trials, 1):
         tid = f"t{i:02d}"
@@ -334,7 +343,10 @@ def main(argv=None) -> int:
         missing = [str(r) for r in args.run if not r.is_dir()]
         if missing:
             ap.error(f"no such run folder: {', '.join(missing)}")
-        key = build(args.run, args.config, args.out, args.seed, args.seconds, args.lufs)
+        try:
+            key = build(args.run, args.config, args.out, args.seed, args.seconds, args.lufs)
+        except ReportError as exc:
+            raise SystemExit(f"listening.py build: {exc}")
         tests = sum(t["kind"] == "test" for t in key["trials"])
         print(f"wrote {args.out / 'index.html'}: {len(key['trials'])} trials ({tests} tests, "
               f"{len(key['trials']) - tests} catch), kit {key['kit']}; the key is {args.out / 'key.json'} "

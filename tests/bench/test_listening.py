@@ -232,3 +232,19 @@ def test_score_command_prints_the_tally_and_names_a_bad_sheet(listening, kit, tm
     bad.write_text("not json")
     with pytest.raises(SystemExit, match="answers-bad.json: not an answer sheet"):
         listening.main(["score", "--kit", str(kit_dir), str(good), str(bad)])
+
+
+def test_a_kit_replaces_an_old_kit_whole_and_refuses_a_folder_of_other_files(listening, kit, tmp_path):
+    _, _, run = kit
+    out = tmp_path / "kit"
+    listening.build([run], CONFIGS, out, seed=1)
+    listening.build([run], CONFIGS[:1], out, seed=2)  # fewer trials: no file of the first kit may stay
+    key = json.loads((out / "key.json").read_text())
+    assert sorted(p.name for p in (out / "audio").iterdir()) == sorted(
+        f"{t['id']}_{f}.flac" for t in key["trials"] for f in ("content", "style", "a", "b"))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="already holds other files"):
+        listening.main(["build", "--run", str(run), "--config", CONFIGS[0], "--out", str(other)])
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
