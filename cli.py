@@ -128,10 +128,15 @@ def cmd_compare(args) -> int:
                               "give one label per file, comma-separated")
     comparison = compare_files(args.results, args.content, args.style, args.report, labels)
     if args.json:
-        print(json.dumps({"rows": [r.as_dict() for r in comparison.rows],
+        rows = [{**r.as_dict(), **({"layering_margin": m} if m is not None else {})}
+                for r, m in zip(comparison.rows, comparison.layering_margins)]
+        print(json.dumps({"rows": rows, "placebo_margin_range": list(comparison.placebo_range),
                           "page": str(comparison.page) if comparison.page else None}))
         return 0
-    print(format_table(comparison.rows))
+    print(format_table(comparison.rows, comparison.layering_margins))
+    lo, hi = comparison.placebo_range
+    print(f"vs layering: style position minus a plain mix's at the same content position (+ beats it); the same "
+          f"mixes with the style placed elsewhere reach {lo:+.3f} to {hi:+.3f}, within which a result is level with one")
     if comparison.page:
         print(f"page {comparison.page}")
     else:

@@ -164,29 +164,37 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
 
 def _matched_mix_clip(ref: quality.QualityReference, measured: list, roles: list[str], rows: list,
                       node: str, taken: set[str]) -> tuple[Clip, dict] | None:
-    """The plain mix that keeps the content as well as the main result (the last output, else the styled
-    signal) does, at that result's loudness: what a remixer would otherwise do, to hear beside it."""
+    """The matched mix of the main result: the last output, else the styled signal."""
     main = next((i for i in reversed(range(len(measured))) if roles[i + 2] == "output"), None)
     if main is None:
         main = next((i for i in range(len(measured)) if roles[i + 2] == "styled"), None)
     if main is None:
         return None
     label, samples, rate = measured[main]
-    found = ref.matched_mix(rows[main + 2].content_correlation)
+    return matched_mix_clip(ref, label, samples, rate, rows[main + 2].content_correlation,
+                            unique_key(f"layering_{node}", taken))
+
+
+def matched_mix_clip(ref: quality.QualityReference, label: str, samples: np.ndarray, rate: int,
+                     content_correlation: float, key: str) -> tuple[Clip, dict] | None:
+    """The plain mix that keeps the content as well as a result does, at that result's loudness: what a
+    remixer would otherwise do, to hear beside it. None where there is nothing to hear: no mix is that far
+    from the content, or the result is the content."""
+    found = ref.matched_mix(content_correlation)
     if found is None or found[0] == 0.0:
-        return None  # nothing to hear: no mix is that far from the content, or the result is the content
+        return None
     fraction, mixed = found
     mixed = mixed * _loudness_ratio(samples, rate, mixed, ref.sample_rate)
     peak = float(np.max(np.abs(mixed)))
     turned_down_db = max(0.0, float(20 * np.log10(peak / MATCHED_MIX_PEAK))) if peak > 0 else 0.0
     if turned_down_db > 0:  # a player would clip it: a distorted mix is no fair comparison, a quieter one is told
         mixed = mixed * (MATCHED_MIX_PEAK / peak)
-    clip = Clip(unique_key(f"layering_{node}", taken), "layering",
+    clip = Clip(key, "layering",
                 f"plain mix: content + {100 * fraction:.0f} % style, as correlated with the content as {label}",
                 mixed[None, :].astype(np.float32), ref.sample_rate)
     return clip, {"fraction": fraction, "content_correlation": quality.content_correlation(
         quality.to_reference(mixed, ref.sample_rate, ref.sample_rate), ref.content), "result": label,
-        "result_content_correlation": rows[main + 2].content_correlation, "audio": f"audio/{clip.key}.wav",
+        "result_content_correlation": content_correlation, "audio": f"audio/{clip.key}.wav",
         "turned_down_db": turned_down_db}
 
 

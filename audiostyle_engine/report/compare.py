@@ -11,8 +11,9 @@ from pathlib import Path
 
 from ..errors import InputFileError
 from . import html, quality
-from .build import _json_safe
-from .page import quality_note, quality_table
+from .build import _json_safe, matched_mix_clip
+from .page import _verdict, matched_mix_line, quality_note, quality_table
+from .plots import plot_frontier
 from .folders import staged_dir
 from .media import Clip, cards, unique_key, write_clips
 
@@ -24,6 +25,8 @@ COMPARE_JSON = "compare.json"
 class Comparison:
     rows: list[quality.QualityRow]  # content itself, style itself, then each result in the given order
     page: Path | None
+    layering_margins: list[float | None]  # per row: style position minus the layering curve's (None: trivial rows)
+    placebo_range: tuple[float, float]  # the margins of the same mixes with the style placed elsewhere
 
 
 def _read(path: str):
@@ -45,8 +48,11 @@ def compare_files(results: list[str], content: str, style: str, report_dir: str 
     ref = quality.QualityReference.build(content_samples, content_rate, style_samples, style_rate)
     decoded = [(label, *_read(p)) for label, p in zip(labels, results)]
     rows = ref.rows(decoded)
+    curve, placebos = ref.frontier(), ref.placebos()
+    margins = [None, None] + [quality.frontier_margin(r, curve) for r in rows[2:]]
+    placebo_range = quality.margin_range(placebos, curve)
     if report_dir is None:
-        return Comparison(rows, None)
+        return Comparison(rows, None, margins, placebo_range)
 
     with staged_dir(report_dir) as stage:
         taken: set[str] = set()
@@ -58,28 +64,50 @@ def compare_files(results: list[str], content: str, style: str, report_dir: str 
             key = unique_key(f"{role}_{Path(path).stem}", taken)
             taken.add(key)
             clips.append(Clip(key, role, label, samples, rate))
+        matched = []
+        for (label, samples, rate), row in zip(decoded, rows[2:]):
+            found = matched_mix_clip(ref, label, samples, rate, row.content_correlation,
+                                     unique_key(f"layering_{label}", taken))
+            if found is not None:
+                taken.add(found[0].key)
+                clips.append(found[0])
+                matched.append(found[1])
         entries = write_clips(stage, clips)
+        table = [r.as_dict() for r in rows]
+        for entry, margin in zip(table[2:], margins[2:]):
+            entry["layering_margin"] = margin
+        curve_rows, placebo_rows = [r.as_dict() for r in curve], [r.as_dict() for r in placebos]
+        frontier_png = "img/frontier.png"
+        plot_frontier(curve_rows, table[2:], stage / frontier_png, "against layering", placebos=placebo_rows)
         data = {"audiostyle_compare": 1, "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "content": str(content), "style": str(style), "results": [str(p) for p in results],
-                "quality": {"method": quality.describe(), "rows": [r.as_dict() for r in rows]}, "audio": entries}
+                "quality": {"method": quality.describe(), "rows": table,
+                            "frontier": {"curve": curve_rows, "plot": frontier_png, "placebos": placebo_rows,
+                                         "placebo_margin_range": list(placebo_range), "matched_mixes": matched}},
+                "audio": entries}
         (stage / COMPARE_JSON).write_text(json.dumps(_json_safe(data), indent=1), encoding="utf-8")
         title = f"audiostyle compare — {len(results)} results"
         body = (f"<h1>{escape(title)}</h1><p class=\"meta\">content <code>{escape(str(content))}</code> · style "
                 f"<code>{escape(str(style))}</code> · {escape(data['created_utc'])} · "
                 f"<a href=\"{COMPARE_JSON}\">{COMPARE_JSON}</a></p>"
                 "<h2>Quality</h2>" + quality_table(data["quality"]["rows"]) + quality_note(data["quality"]["method"])
+                + "<h3>Against layering</h3>" + html.image(frontier_png, "results against the layering curve")
+                + "<p>" + "<br>".join([f"{escape(r['label'])}: {_verdict(r['layering_margin'], placebo_range)}"
+                                       for r in table[2:]] + [matched_mix_line(m) for m in matched]) + "</p>"
                 + "<h2>Listen</h2>" + cards(entries))
         (stage / COMPARE_PAGE).write_text(html.page(title, body), encoding="utf-8")
-    return Comparison(rows, Path(report_dir) / COMPARE_PAGE)
+    return Comparison(rows, Path(report_dir) / COMPARE_PAGE, margins, placebo_range)
 
 
-def format_table(rows: list[quality.QualityRow]) -> str:
-    """The quality table for the terminal."""
+def format_table(rows: list[quality.QualityRow], margins: list[float | None] | None = None) -> str:
+    """The quality table for the terminal; with ``margins``, each result's margin to the layering curve."""
     from ..tables import format_table as table
 
+    margins = margins if margins is not None else [None] * len(rows)
     return table([[r.label, _fmt(r.content_correlation), _fmt(r.style_distance_db, 2), _fmt(r.content_position),
-                   _fmt(r.style_position)] for r in rows],
-                 ["result", "content corr", "style dist dB", "content pos", "style pos"], right=(1, 2, 3, 4))
+                   _fmt(r.style_position), "" if m is None else f"{m:+.3f}"] for r, m in zip(rows, margins)],
+                 ["result", "content corr", "style dist dB", "content pos", "style pos", "vs layering"],
+                 right=(1, 2, 3, 4, 5))
 
 
 def _fmt(value: float, digits: int = 3) -> str:

@@ -47,6 +47,15 @@ def _verdict(margin, placebo_range=None) -> str:
     return f"is level with a plain mix at the same content position: within what placement alone moves one ({where})"
 
 
+def matched_mix_line(matched: dict) -> str:
+    """Where to hear a result against the plain mix that keeps the content as well (HTML)."""
+    level = (f"{matched['turned_down_db']:.1f} dB quieter than it, so as not to clip."
+             if matched.get("turned_down_db") else "at its loudness.")
+    return (f"To hear the difference: a <b>layering</b> card under Listen plays the plain mix "
+            f"({100 * matched['fraction']:.0f} % style) that keeps the content as well as "
+            f"{escape(matched['result'])}, {level}")
+
+
 def render(m: dict) -> str:
     g = m["graph"]
     seed = escape(str(m["seed"])) if m["seed"] is not None else "not set (each node's default)"
@@ -65,13 +74,8 @@ def render(m: dict) -> str:
         if frontier:
             verdicts = [f"{escape(r['label'])}: {_verdict(r.get('layering_margin'), frontier.get('placebo_margin_range'))}"
                         for r in rows[2:]]
-            matched = frontier.get("matched_mix")
-            if matched:
-                verdicts.append(f"To hear the difference: the <b>layering</b> card under Listen plays the plain mix "
-                                f"({100 * matched['fraction']:.0f} % style) that keeps the content as well as "
-                                f"{escape(matched['result'])}, "
-                                + (f"{matched['turned_down_db']:.1f} dB quieter than it, so as not to clip."
-                                   if matched.get("turned_down_db") else "at its loudness."))
+            if frontier.get("matched_mix"):
+                verdicts.append(matched_mix_line(frontier["matched_mix"]))
             parts.append("<h3>Against layering</h3>" + html.image(frontier["plot"], f"results against the layering "
                          f"curve of {node_id}") + "<p>" + "<br>".join(verdicts) + "</p>")
 
