@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import InputFileError
 from . import html, quality
 from .build import _json_safe, matched_mix_clip
-from .page import _verdict, matched_mix_line, quality_note, quality_table
+from .page import layering_verdict, matched_mix_line, quality_note, quality_table
 from .plots import plot_frontier
 from .folders import staged_dir
 from .media import Clip, cards, unique_key, write_clips
@@ -92,7 +92,7 @@ def compare_files(results: list[str], content: str, style: str, report_dir: str 
                 f"<a href=\"{COMPARE_JSON}\">{COMPARE_JSON}</a></p>"
                 "<h2>Quality</h2>" + quality_table(data["quality"]["rows"]) + quality_note(data["quality"]["method"])
                 + "<h3>Against layering</h3>" + html.image(frontier_png, "results against the layering curve")
-                + "<p>" + "<br>".join([f"{escape(r['label'])}: {_verdict(r['layering_margin'], placebo_range)}"
+                + "<p>" + "<br>".join([f"{escape(r['label'])}: {layering_verdict(r['layering_margin'], placebo_range)}"
                                        for r in table[2:]] + [matched_mix_line(m) for m in matched]) + "</p>"
                 + "<h2>Listen</h2>" + cards(entries))
         (stage / COMPARE_PAGE).write_text(html.page(title, body), encoding="utf-8")

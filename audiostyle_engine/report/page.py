@@ -31,7 +31,7 @@ def quality_note(method: dict) -> str:
             f'{escape(method["style_position"])}).</p>')
 
 
-def _verdict(margin, placebo_range=None) -> str:
+def layering_verdict(margin, placebo_range=None) -> str:
     """Beats, is level with, or does not beat layering: a margin inside the range plain mixes with the style
     placed elsewhere reach is placement luck, not a win (the sign alone was read as one before)."""
     if margin is None:
@@ -72,7 +72,7 @@ def render(m: dict) -> str:
         parts.append(f"<h2>Quality — {escape(node_id)}</h2>" + quality_table(rows) + quality_note(m["quality"]["method"]))
         frontier = m["quality"].get("frontiers", {}).get(node_id)
         if frontier:
-            verdicts = [f"{escape(r['label'])}: {_verdict(r.get('layering_margin'), frontier.get('placebo_margin_range'))}"
+            verdicts = [f"{escape(r['label'])}: {layering_verdict(r.get('layering_margin'), frontier.get('placebo_margin_range'))}"
                         for r in rows[2:]]
             if frontier.get("matched_mix"):
                 verdicts.append(matched_mix_line(frontier["matched_mix"]))

@@ -95,7 +95,7 @@ def test_placebos_are_the_curves_mixes_placed_elsewhere_and_bound_a_level_verdic
     placed elsewhere: inside that range it is level with layering, whatever its sign."""
     from audiostyle_engine import settings
     from audiostyle_engine.report import quality as q
-    from audiostyle_engine.report.page import _verdict
+    from audiostyle_engine.report.page import layering_verdict
 
     sr = 22050
     t = np.arange(2 * sr) / sr
@@ -109,10 +109,10 @@ def test_placebos_are_the_curves_mixes_placed_elsewhere_and_bound_a_level_verdic
     assert len(placebos) == len(settings.QUALITY_PLACEBO_FRACTIONS) * len(settings.REPORT_PLACEBO_SHIFTS)
     lo, hi = q.margin_range(placebos, curve)
     assert hi - lo > 0.05  # shifted off the notes, the bursts fill the gaps between them instead
-    assert _verdict(lo / 2, (lo, hi)).startswith("is level with")  # the sign alone said "does not beat"
-    assert _verdict(hi + 0.01, (lo, hi)).startswith("beats")
-    assert _verdict(lo - 0.01, (lo, hi)).startswith("does not beat")
-    assert _verdict(0.01).startswith("beats") and _verdict(None) == "not measured"  # no placebos: the sign
+    assert layering_verdict(lo / 2, (lo, hi)).startswith("is level with")  # the sign alone said "does not beat"
+    assert layering_verdict(hi + 0.01, (lo, hi)).startswith("beats")
+    assert layering_verdict(lo - 0.01, (lo, hi)).startswith("does not beat")
+    assert layering_verdict(0.01).startswith("beats") and layering_verdict(None) == "not measured"  # no placebos: the sign
 
 
 def test_matching_fraction_finds_where_a_falling_curve_crosses_the_target():
