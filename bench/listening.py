@@ -33,6 +33,7 @@ import quality as bench  # noqa: E402
 from audiostyle_engine import quality  # noqa: E402
 from audiostyle_engine import settings  # noqa: E402
 from audiostyle_engine.errors import ReportError  # noqa: E402
+from audiostyle_engine.loudness import integrated_loudness  # noqa: E402
 from audiostyle_engine.report.folders import check_report_dir, staged_dir  # noqa: E402
 from audiostyle_engine.report.html import CSS  # noqa: E402
 from audiostyle_engine.report.quality import matching_fraction  # noqa: E402
@@ -66,8 +67,6 @@ def matched_fraction(output: np.ndarray, content: np.ndarray, layer: np.ndarray)
 def at_one_loudness(signals: list[np.ndarray], lufs: float = LUFS) -> list[np.ndarray]:
     """Every signal at ``lufs`` integrated loudness; if that would peak above PEAK_CEILING_DB for any of them,
     all are turned down alike, so they stay equally loud."""
-    from nodes.normalize import integrated_loudness
-
     levelled = []
     for x in signals:
         loudness = integrated_loudness(x[None, :], SR)

@@ -30,7 +30,7 @@ class Match(ReferenceNode):
 
     def apply(self, ctx, x, ref, sample_rate):
         from . import _match_dsp as dsp
-        from .normalize import integrated_loudness
+        from audiostyle_engine.loudness import integrated_loudness
 
         p, sr = self.params, sample_rate
         amount = {k: p["strength"] * p[k] for k in ("spectrum", "dynamics", "envelope", "loudness")}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from audiostyle_engine.loudness import integrated_loudness
 from audiostyle_engine.payloads import PortKind, require_finite
 from audiostyle_engine.spec import UNKNOWN, Node, NodeSpec, Param, Port
 
@@ -49,12 +50,3 @@ class Normalize(Node):
                          f"limited to {self.params['max_peak_db']} dBFS")
                 gain = ceiling / peak
         return {"audio": audio.with_samples(samples * np.float32(gain))}
-
-
-def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
-    """BS.1770-4 integrated loudness in LUFS of [channels, frames] audio (-inf for silence)."""
-    import pyloudnorm
-
-    if samples.shape[1] < int(0.4 * sample_rate):  # shorter than one gating block
-        return float("-inf")
-    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(samples.T.astype(np.float64)))

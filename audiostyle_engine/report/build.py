@@ -12,6 +12,7 @@ import numpy as np
 
 from ..executor import ProgressHook, RunResult, execute
 from ..graph import Graph
+from ..loudness import integrated_loudness
 from ..payloads import Audio
 from . import quality
 from ..errors import ReportError
@@ -201,15 +202,11 @@ def matched_mix_clip(ref: quality.QualityReference, label: str, samples: np.ndar
 def _loudness_ratio(target: np.ndarray, target_rate: int, x: np.ndarray, rate: int) -> float:
     """Gain that gives mono ``x`` the integrated loudness (BS.1770) of ``target`` [channels, frames], so the
     two are heard at one level; RMS where a clip is too short to gate."""
-    import pyloudnorm
-
     t = np.asarray(target, dtype=np.float64)
     t = t[None, :] if t.ndim == 1 else t
-    if min(t.shape[1] / target_rate, x.size / rate) >= 0.4:
-        want = pyloudnorm.Meter(target_rate).integrated_loudness(t.T)
-        have = pyloudnorm.Meter(rate).integrated_loudness(x.astype(np.float64))
-        if np.isfinite(want) and np.isfinite(have):
-            return float(10 ** ((want - have) / 20))
+    want, have = integrated_loudness(t, target_rate), integrated_loudness(x[None, :], rate)
+    if np.isfinite(want) and np.isfinite(have):
+        return float(10 ** ((want - have) / 20))
     have = float(np.sqrt(np.mean(x ** 2)))
     return float(np.sqrt(np.mean(t.mean(axis=0) ** 2)) / have) if have > 0 else 1.0
 

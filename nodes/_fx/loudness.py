@@ -29,7 +29,7 @@ def true_peak_dbtp(samples: np.ndarray, sample_rate: int) -> float:
 
 def measure(samples: np.ndarray, sample_rate: int) -> dict:
     """{integrated_lufs, true_peak_dbtp}; None where a value does not exist (silence, under 0.4 s)."""
-    from ..normalize import integrated_loudness
+    from audiostyle_engine.loudness import integrated_loudness
 
     lufs = integrated_loudness(samples, sample_rate)
     peak = true_peak_dbtp(samples, sample_rate)

@@ -9,7 +9,7 @@ from audiostyle_engine.errors import ParameterError
 from audiostyle_engine.payloads import Audio
 from nodes import Match
 from nodes import _match_dsp as dsp
-from nodes.normalize import integrated_loudness
+from audiostyle_engine.loudness import integrated_loudness
 from tests.helpers.audio import SR
 from tests.helpers.nodes import run_node
 

@@ -7,7 +7,7 @@ import pytest
 from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import Audio
 from nodes import Mix, Mono, Normalize, Resample, Trim
-from nodes.normalize import integrated_loudness
+from audiostyle_engine.loudness import integrated_loudness
 from tests.helpers.audio import SR, noise, sine
 from tests.helpers.nodes import run_node
 
