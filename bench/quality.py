@@ -519,6 +519,7 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
     pairs = list(dict.fromkeys(r["pair"] for r in rows))
     by = {(r["pair"], r["config"]): r for r in rows}
     base = "paper/gl"
+    floors = placebo_floors(rows)  # one pass over the rows, not one per configuration
     summary = {}
     for cfg in configs:
         have = [p for p in pairs if (p, cfg) in by]
@@ -529,7 +530,6 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
         for margin in FRONTIER_MEASURES.values():  # the goal is every pair: the worst one counts
             if all(margin in by[(p, cfg)] for p in have):
                 s[f"worst_{margin}"] = float(np.max([by[(p, cfg)][margin] for p in have]))
-        floors = placebo_floors(rows)
         if floors and all(p in floors for p in have):
             s["pairs_beyond_placebos"] = sum(all(m in by[(p, cfg)] and by[(p, cfg)][m] < floors[p][m] for m in floors[p])
                                              for p in have)
