@@ -124,11 +124,10 @@ def _build(stage: Path, graph: Graph, result: RunResult, plan: ReportPlan, seed,
         matched = _matched_mix_clip(ref, measured, roles, rows, sp.node, {c.key for c in clips})
         if matched is not None:
             clips.append(matched[0])
-        curve, placebos = ref.frontier(), ref.placebos()
-        placebo_range = quality.margin_range(placebos, curve)
+        curve, placebos, margins, placebo_range = quality.against_layering(ref, rows)
         table = [{"role": role, **r.as_dict()} for role, r in zip(roles, rows)]
-        for entry, r in zip(table[2:], rows[2:]):
-            entry["layering_margin"] = quality.frontier_margin(r, curve)
+        for entry, margin in zip(table[2:], margins):
+            entry["layering_margin"] = margin
         quality_tables[sp.node] = table
         frontier_png = f"img/frontier_{sp.node}.png"
         curve_rows, placebo_rows = [r.as_dict() for r in curve], [r.as_dict() for r in placebos]

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import InputFileError
 from . import html, quality
 from .build import _json_safe, matched_mix_clip
-from .page import layering_verdict, matched_mix_line, quality_note, quality_table
+from .page import against_layering_html, quality_note, quality_table
 from .plots import plot_frontier
 from .folders import staged_dir
 from .media import Clip, cards, unique_key, write_clips
@@ -48,9 +48,8 @@ def compare_files(results: list[str], content: str, style: str, report_dir: str 
     ref = quality.QualityReference.build(content_samples, content_rate, style_samples, style_rate)
     decoded = [(label, *_read(p)) for label, p in zip(labels, results)]
     rows = ref.rows(decoded)
-    curve, placebos = ref.frontier(), ref.placebos()
-    margins = [None, None] + [quality.frontier_margin(r, curve) for r in rows[2:]]
-    placebo_range = quality.margin_range(placebos, curve)
+    curve, placebos, result_margins, placebo_range = quality.against_layering(ref, rows)
+    margins = [None, None] + result_margins
     if report_dir is None:
         return Comparison(rows, None, margins, placebo_range)
 
@@ -91,9 +90,8 @@ def compare_files(results: list[str], content: str, style: str, report_dir: str 
                 f"<code>{escape(str(style))}</code> · {escape(data['created_utc'])} · "
                 f"<a href=\"{COMPARE_JSON}\">{COMPARE_JSON}</a></p>"
                 "<h2>Quality</h2>" + quality_table(data["quality"]["rows"]) + quality_note(data["quality"]["method"])
-                + "<h3>Against layering</h3>" + html.image(frontier_png, "results against the layering curve")
-                + "<p>" + "<br>".join([f"{escape(r['label'])}: {layering_verdict(r['layering_margin'], placebo_range)}"
-                                       for r in table[2:]] + [matched_mix_line(m) for m in matched]) + "</p>"
+                + against_layering_html(frontier_png, "results against the layering curve", table[2:], placebo_range,
+                                        matched)
                 + "<h2>Listen</h2>" + cards(entries))
         (stage / COMPARE_PAGE).write_text(html.page(title, body), encoding="utf-8")
     return Comparison(rows, Path(report_dir) / COMPARE_PAGE, margins, placebo_range)

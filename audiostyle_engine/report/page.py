@@ -56,6 +56,13 @@ def matched_mix_line(matched: dict) -> str:
             f"{escape(matched['result'])}, {level}")
 
 
+def against_layering_html(plot: str, alt: str, results: list[dict], placebo_range, matched: list[dict]) -> str:
+    """The layering plot, each result's verdict against it, and where to hear the matched mixes (HTML)."""
+    lines = [f"{escape(r['label'])}: {layering_verdict(r.get('layering_margin'), placebo_range)}" for r in results]
+    lines += [matched_mix_line(m) for m in matched]
+    return "<h3>Against layering</h3>" + html.image(plot, alt) + "<p>" + "<br>".join(lines) + "</p>"
+
+
 def render(m: dict) -> str:
     g = m["graph"]
     seed = escape(str(m["seed"])) if m["seed"] is not None else "not set (each node's default)"
@@ -72,12 +79,9 @@ def render(m: dict) -> str:
         parts.append(f"<h2>Quality — {escape(node_id)}</h2>" + quality_table(rows) + quality_note(m["quality"]["method"]))
         frontier = m["quality"].get("frontiers", {}).get(node_id)
         if frontier:
-            verdicts = [f"{escape(r['label'])}: {layering_verdict(r.get('layering_margin'), frontier.get('placebo_margin_range'))}"
-                        for r in rows[2:]]
-            if frontier.get("matched_mix"):
-                verdicts.append(matched_mix_line(frontier["matched_mix"]))
-            parts.append("<h3>Against layering</h3>" + html.image(frontier["plot"], f"results against the layering "
-                         f"curve of {node_id}") + "<p>" + "<br>".join(verdicts) + "</p>")
+            parts.append(against_layering_html(frontier["plot"], f"results against the layering curve of {node_id}",
+                                               rows[2:], frontier.get("placebo_margin_range"),
+                                               [frontier["matched_mix"]] if frontier.get("matched_mix") else []))
 
     parts.append("<h2>Listen</h2>" + (cards(m["audio"]) if m["audio"] else "<p>No audio signals to show.</p>"))
 

@@ -200,6 +200,14 @@ def frontier_margin(row: QualityRow | dict, curve: list[QualityRow | dict]) -> f
     return float(get(row, "style_position") - np.interp(get(row, "content_position"), xs, ys))
 
 
+def against_layering(ref: QualityReference, rows: list[QualityRow]):
+    """(curve, placebos, margins, placebo range) for ``rows`` as QualityReference.rows gives them (content itself,
+    style itself, then the results): the layering curve, its placebos, each result's margin to the curve, and
+    the placebos' (lowest, highest) margin, within which a result is level with layering."""
+    curve, placebos = ref.frontier(), ref.placebos()
+    return curve, placebos, [frontier_margin(r, curve) for r in rows[2:]], margin_range(placebos, curve)
+
+
 def margin_range(placebos: list[QualityRow | dict], curve: list[QualityRow | dict]) -> tuple[float, float]:
     """(lowest, highest) margin to the curve among the placebos: within it, a result is level with layering."""
     margins = [frontier_margin(r, curve) for r in placebos]
