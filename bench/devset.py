@@ -52,34 +52,33 @@ KINDS = {"speech+rock": "speech+drums", "piano+trumpet": "instrumental+trumpet",
          "speech+electric": "speech+drums", "guitar+trumpet2": "instrumental+trumpet",
          "flute+amen_full": "instrumental+drums", "safari+garzul": "rhythm+drums", "perc2+violin2": "rhythm+violin"}
 
+def _rendered(what: str) -> tuple[str, str, str]:
+    """(package, source, licence) of a FluidSynth render from the FluidR3 GM sound font."""
+    return "fluid-soundfont-gm (Debian) + fluidsynth", f"FluidR3_GM.sf2, {what}", "MIT (FluidR3 by Frank Wen)"
+
+
+def _sonic_pi(loop: str, licence: str = "CC0 1.0") -> tuple[str, str, str]:
+    """(package, source, licence) of one of Sonic Pi's recorded loops."""
+    return "sonic-pi-samples (Debian)", f"loop_{loop}.flac", licence
+
+
 LICENCES = {
     "speech": ("alsa-utils (Debian)", "/usr/share/sounds/alsa/{Front,Rear,Side}_*.wav, speaker-test voice prompts",
                "GPL-2 (the package's copyright file covers every file it ships)"),
-    "piano": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 0 (Acoustic Grand Piano); "
-              "melody: the Minuet in G, BWV Anh. 114 (public domain), opening bars", "MIT (FluidR3 by Frank Wen)"),
-    "trumpet": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 56 (Trumpet); a phrase written here",
-                "MIT (FluidR3 by Frank Wen)"),
-    "violin": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 40 (Violin); a phrase written here",
-               "MIT (FluidR3 by Frank Wen)"),
+    "piano": _rendered("program 0 (Acoustic Grand Piano); melody: the Minuet in G, BWV Anh. 114 (public domain), "
+                       "opening bars"),
+    "trumpet": _rendered("program 56 (Trumpet); a phrase written here"),
+    "violin": _rendered("program 40 (Violin); a phrase written here"),
     "rock": ("hydrogen-data (Debian)", "drumkits/GMRockKit: Kick, Snare, HatClosed, Crash samples; a 120 bpm "
              "rock pattern written here", "GPL-2+ (package copyright); drumkit.xml says GPL"),
-    "amen": ("sonic-pi-samples (Debian)", "loop_amen.flac", "CC0 1.0 (samples/README.md: freesound.org, public domain)"),
-    "breakbeat": ("sonic-pi-samples (Debian)", "loop_breakbeat.flac", "CC0 1.0"),
-    "tabla": ("sonic-pi-samples (Debian)", "loop_tabla.flac", "CC0 1.0"),
-    "compus": ("sonic-pi-samples (Debian)", "loop_compus.flac", "CC0 1.0"),
-    "guitar": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 24 (Nylon Guitar); melody: "
-               "Beethoven's Ode to Joy (public domain) over a bass written here", "MIT (FluidR3 by Frank Wen)"),
-    "flute": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 73 (Flute); melody: "
-              "Greensleeves (traditional, public domain)", "MIT (FluidR3 by Frank Wen)"),
-    "trumpet2": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 56 (Trumpet); another "
-                 "phrase written here", "MIT (FluidR3 by Frank Wen)"),
-    "violin2": ("fluid-soundfont-gm (Debian) + fluidsynth", "FluidR3_GM.sf2, program 40 (Violin); another phrase "
-                "written here", "MIT (FluidR3 by Frank Wen)"),
-    "electric": ("sonic-pi-samples (Debian)", "loop_electric.flac", "CC0 1.0"),
-    "amen_full": ("sonic-pi-samples (Debian)", "loop_amen_full.flac", "CC0 1.0"),
-    "safari": ("sonic-pi-samples (Debian)", "loop_safari.flac", "CC0 1.0"),
-    "garzul": ("sonic-pi-samples (Debian)", "loop_garzul.flac", "CC0 1.0"),
-    "perc2": ("sonic-pi-samples (Debian)", "loop_perc2.flac", "CC0 1.0"),
+    "amen": _sonic_pi("amen", "CC0 1.0 (samples/README.md: freesound.org, public domain)"),
+    **{loop: _sonic_pi(loop) for loop in ("breakbeat", "tabla", "compus")},
+    "guitar": _rendered("program 24 (Nylon Guitar); melody: Beethoven's Ode to Joy (public domain) over a bass "
+                        "written here"),
+    "flute": _rendered("program 73 (Flute); melody: Greensleeves (traditional, public domain)"),
+    "trumpet2": _rendered("program 56 (Trumpet); another phrase written here"),
+    "violin2": _rendered("program 40 (Violin); another phrase written here"),
+    **{loop: _sonic_pi(loop) for loop in ("electric", "amen_full", "safari", "garzul", "perc2")},
 }
 APT_PACKAGES = ("sonic-pi-samples", "hydrogen-data", "fluidsynth", "fluid-soundfont-gm", "alsa-utils")
 
