@@ -104,7 +104,7 @@ def _clips(pair_dir: Path) -> dict[str, np.ndarray]:
 def plan_trials(runs: list[Path], configs: list[str], seconds: float | None) -> list[dict]:
     """Every trial's signals and facts, in the order found (shuffled later): per pair and config a test trial
     (the output from the first run that has it, against its own run's clips), per pair one catch trial."""
-    trials = []
+    trials, read = [], {}
     for pair in _pair_names(runs):
         found = 0
         for config in configs:
@@ -112,7 +112,9 @@ def plan_trials(runs: list[Path], configs: list[str], seconds: float | None) -> 
             if pair_dir is None:
                 print(f"  {pair}: no {config} output in any run; skipped", flush=True)
                 continue
-            clips = _clips(pair_dir)
+            if pair_dir not in read:  # several configs of one run share its clips
+                read[pair_dir] = _clips(pair_dir)
+            clips = read[pair_dir]
             content, layer = clips["content"], clips["layer"]
             output = bench.read(_output_path(pair_dir, config))
             n = min(output.size, content.size)
