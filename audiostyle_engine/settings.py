@@ -100,6 +100,14 @@ FEATURE_STYLE_PRESETS = {
     "strong": {"alpha": 0.1, "beta": 1.0, "texture_weight": 0.0},
 }
 
+# feature_style's hold_content: the weight of (target − correlation)² below the start's content correlation.
+# Large, so the floor holds to about 0.003 (measured on the devset) and the style term spends everything above it.
+FEATURE_HOLD_CONTENT_WEIGHT = 1000.0
+
+# feature_style's consistent domain optimises log(|S| + this): a floor far below any audible bin, so that
+# digitally silent bins have a finite start.
+FEATURE_CONSISTENT_FLOOR = 1e-9
+
 FEATURE_RHYTHM_SECONDS = 2.0  # feature_style's rhythm loss: lags up to one bar at 120 bpm
 
 # The morph node (nodes/morph.py; not in the paper): cross-synthesis on the paper's STFT.

@@ -161,6 +161,19 @@ for _amount in (0.3, 0.5):
                                   (f"{_m}+balanced_b234_g4+layer10", 4, 0.10)):
         FEATURE[_name] = {"alpha": 0.3, **_B234, "gram_bands": _bands}
         FEATURE_PRE[_name], LAYERED[_name] = {"amount": _amount}, (_name, _layer)
+# Held content: feature_style from a light mix (the layer node, another excerpt of the style under the content),
+# its content correlation held at the mix's (hold_content) and no content loss, so the Gram spends the rest;
+# "holdc" measures the loss on the signal the output makes (domain: consistent), as does "_cons" for beyond_paper.
+FEATURE["pre_logmag_a03_b234_cons"] = {"alpha": 0.3, **_B234, "domain": "consistent"}
+LAYERED["balanced_b234_cons+layer06"] = ("pre_logmag_a03_b234_cons", 0.06)
+FEATURE["balanced_b234_cons+layer06"] = FEATURE["pre_logmag_a03_b234_cons"]
+for _prefix, _domain in (("hold", "logmag"), ("holdc", "consistent")):
+    for _start in (0.06, 0.10, 0.20):
+        _name = f"{_prefix}_b234_s{round(100 * _start):02d}"
+        FEATURE[_name] = {"alpha": 0.0, **_B234, "hold_content": True, "domain": _domain}
+        FEATURE_PRE[_name] = {"node": "layer", "amount": _start}
+        _layered = f"{_name}+layer06"
+        LAYERED[_layered], FEATURE[_layered], FEATURE_PRE[_layered] = (_name, 0.06), FEATURE[_name], FEATURE_PRE[_name]
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
@@ -198,14 +211,18 @@ FEATURE_PHASES = ("gl", "gl_refine", "gl_resynth")
 
 def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None, phases: tuple[str, ...],
                gl_iterations: int, match: dict | None = None, morph: dict | None = None,
-               layer: tuple[float, Path] | None = None, variants: list | None = None) -> str:
+               layer: tuple[float, Path] | None = None, variants: list | None = None,
+               layer_file: Path | None = None) -> str:
     """The run's graph. morph: a morph node of the content towards the style, alone (st_params None) or as
-    the start of feature_style; match: a match node after the output, or alone; layer: (amount, the file laid
+    the start of feature_style (with "node": "layer", a layer of ``layer_file`` under the content instead); match: a match node after the output, or alone; layer: (amount, the file laid
     under the styled output by a layer node, last). variants: [(out_dir, match, layer), ...] of configurations
     that share this one optimisation, each with its own match/layer branch and WAVs (shared_runs); by default
     the one (out_dir, match, layer)."""
     variants = list(variants) if variants else [(out_dir, match, layer)]
     layer_files = {v[2][1] for v in variants if v[2] is not None}
+    start_kind = (morph or {}).get("node", "morph")
+    if start_kind == "layer":
+        layer_files.add(layer_file)
     if len(layer_files) > 1:
         raise ValueError("the variants of one run must lay the same file under their outputs")
     lines = [
@@ -219,8 +236,10 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
     def args(params):
         return "".join(f", {k}: {json.dumps(v)}" for k, v in (params or {}).items())
 
-    if morph is not None:
-        lines += [f"  pre: {{type: morph, inputs: {{audio: c_in, reference: s_in}}{args(morph)}}}"]
+    if morph is not None:  # the start: a morph towards the style, or the layer (another excerpt) under the content
+        reference = "l_in" if start_kind == "layer" else "s_in"
+        params = {k: v for k, v in morph.items() if k != "node"}
+        lines += [f"  pre: {{type: {start_kind}, inputs: {{audio: c_in, reference: {reference}}}{args(params)}}}"]
     if st_params is None:  # DSP only: the content morphed and/or matched to the style (nothing to share)
         out_dir, match, layer = variants[0]
         last = "pre" if morph is not None else "c_in"
@@ -436,7 +455,7 @@ def run_pair(pair: tuple[str, str], args, work: Path, tagger) -> list[dict]:
         _, run_params, _, morph, phases, _ = members[0]
         graph = variants[0][0] / "graph.yaml"  # the first config's folder holds the shared graph
         graph.write_text(graph_yaml(c_path, s_path, variants[0][0], run_params, phases, args.gl_iterations,
-                                    variants=variants, morph=morph))
+                                    variants=variants, morph=morph, layer_file=l_path))
         t0 = time.perf_counter()
         result = run_graph(graph, seed=0, device="cpu")
         seconds = time.perf_counter() - t0  # the shared run's, on every row it feeds

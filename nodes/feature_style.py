@@ -33,7 +33,7 @@ class FeatureStyle(Node):
                      optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
-            "history", losses=(("loss", "total (α·content + β·style + rhythm + texture)"), ("content_loss", "content"),
+            "history", losses=(("loss", "total (α·content + β·style + rhythm + texture, + the content floor)"), ("content_loss", "content"),
                                ("style_loss", "pretrained Gram style"), ("rhythm_loss", "rhythm (feature autocovariance)"),
                                ("texture_loss", "texture statistics")),
             correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
@@ -54,9 +54,16 @@ class FeatureStyle(Node):
                   "cannot see", min=0.0),
             Param("rhythm_seconds", "float", settings.FEATURE_RHYTHM_SECONDS, "longest lag of the rhythm loss "
                   "(at most half of either clip)", min=0.1, max=30.0, unit="s"),
+            Param("hold_content", "bool", False, "hold the output's content correlation (log-magnitudes against "
+                  "the content's) at the start's, as a floor, instead of pulling it towards the content: with a "
+                  "light mix as the start (a layer of the style under the content), the output keeps as much "
+                  "of the content as that mix and the style loss spends the rest. Needs the start input; "
+                  "alpha still adds its content loss (0: none)"),
             Param("content_block", "int", 4, "conv block whose features make the content loss", min=1, max=4),
             Param("domain", "choice", "logmag", "logmag: optimise the log-magnitude, output with the content's phase; "
-                  "waveform: optimise the signal through a differentiable STFT", choices=("logmag", "waveform")),
+                  "consistent: the same, with the loss measured on the STFT of the signal it makes (what the ISTFT "
+                  "keeps of it), output that signal; waveform: optimise the signal through a differentiable STFT",
+                  choices=("logmag", "consistent", "waveform")),
             Param("init", "choice", "content", "content: start from the content; content_noise: the content plus "
                   "white noise noise_db below it", choices=("content", "content_noise")),
             Param("noise_db", "float", -30.0, "level of the start's noise relative to the content's RMS",
@@ -86,6 +93,14 @@ class FeatureStyle(Node):
                                                     "them with pip install --no-deps aisfx==0.1.2 (or weights: random)"))
         return problems
 
+    @classmethod
+    def check_inputs(cls, params, inputs):
+        if params["hold_content"] and "start" not in inputs:
+            return [ParamProblem("hold_content", "hold_content holds the content correlation at the start's, and no "
+                                 "start is connected; connect one (e.g. the stft of a layer of the style under the "
+                                 "content) or set hold_content: false")]
+        return []
+
     def resolved(self) -> dict:
         """The params with the preset applied (a preset sets alpha, beta and texture_weight)."""
         p = dict(self.params)
@@ -104,7 +119,7 @@ class FeatureStyle(Node):
         seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
         cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
-                               rhythm_seconds=p["rhythm_seconds"])
+                               rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"])
         net = None
         if _needs_network(p):
             from ._style import pretrained as pt
@@ -130,7 +145,8 @@ class FeatureStyle(Node):
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, style_blocks=tuple(p["style_blocks"]),
                                     content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
-                                    n_fft=content.n_fft, hop_length=content.hop_length)
+                                    n_fft=content.n_fft, hop_length=content.hop_length,
+                                    start_mag=variable.magnitude(variable.start(signal)) if p["hold_content"] else None)
             label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 
             def progress(i, n, loss, label=label):

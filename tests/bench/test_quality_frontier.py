@@ -58,7 +58,8 @@ def test_mixes_are_at_equal_rms(bench, rng):
 
 @pytest.mark.parametrize("config", ["match", "wave_alpha1+match", "pre_logmag", "pre_logmag+match_envelope",
                                     "morph05", "morph05+pre_a03", "balanced+layer06", "morph05+layer06",
-                                    "balanced_b234_g4+layer06", "morph03+balanced_b234_g4+layer06"])
+                                    "balanced_b234_g4+layer06", "morph03+balanced_b234_g4+layer06", "holdc_b234_s10",
+                                    "holdc_b234_s10+layer06", "balanced_b234_cons+layer06"])
 def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng, config):
     from audiostyle_engine.run import prepare
 
@@ -67,12 +68,16 @@ def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng,
     params, match, morph, phases, layer = bench.plan(config, {"n_filters": 8, "iterations": 1}, ("gl",))
     path = tmp_path / "g.yaml"
     layer = None if layer is None else (layer, s)
-    path.write_text(bench.graph_yaml(c, s, tmp_path, params, phases, 2, match, morph, layer))
+    path.write_text(bench.graph_yaml(c, s, tmp_path, params, phases, 2, match, morph, layer, layer_file=s))
     prepare(path)  # raises with every problem if the graph is wrong
     text = path.read_text()
     assert ("type: match" in text) == ("match" in config)
     assert ("type: feature_style" in text) == (config in bench.FEATURE)
-    assert ("type: layer" in text) == ("layer" in config)
+    assert ("type: layer" in text) == ("layer" in config or config.startswith("hold"))
+    # a held-content start is the layer of the other excerpt under the content, not of the reference
+    assert ("pre: {type: layer, inputs: {audio: c_in, reference: l_in}" in text) == config.startswith("hold")
+    assert ("hold_content: true" in text) == config.startswith("hold")
+    assert ("domain: \"consistent\"" in text) == ("holdc" in config or "_cons" in config)
     assert ("type: morph" in text) == config.startswith("morph")
     assert ("start: pre_spec" in text) == (config in bench.FEATURE_PRE)
     assert ("gram_bands: 4" in text) == ("_g4" in config)

@@ -176,7 +176,7 @@ def _spectrograms(rng, seconds=1.0):
     return (run_node(Stft, {"audio": content})[0]["spectrogram"], run_node(Stft, {"audio": style})[0]["spectrogram"])
 
 
-@pytest.mark.parametrize("domain", ["logmag", "waveform"])
+@pytest.mark.parametrize("domain", ["logmag", "consistent", "waveform"])
 def test_node_lowers_its_loss_and_returns_a_phase(rng, domain):
     c, s = _spectrograms(rng)
     out, rec, _ = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=3, domain=domain,
@@ -236,3 +236,78 @@ def test_start_with_other_frames_is_refused(rng):
     short = _spectrograms(rng, seconds=0.5)[0]
     with pytest.raises(ParameterError, match="frames"):
         run_node(FeatureStyle, {"content": c, "style": s, "start": short}, weights="random", iterations=1)
+
+
+def _reanalysed(spec) -> np.ndarray:
+    """log1p |STFT(ISTFT(spec))|: what is left of a spectrogram in the signal it makes."""
+    import librosa
+
+    signal = librosa.istft(spec.linear_magnitude()[0] * np.exp(1j * spec.phase[0]), n_fft=spec.n_fft,
+                           hop_length=spec.hop_length, length=spec.length)
+    return np.log1p(np.abs(librosa.stft(signal, n_fft=spec.n_fft, hop_length=spec.hop_length)))
+
+
+def test_consistent_domain_measures_its_loss_on_the_signal_it_returns(rng):
+    """logmag optimises a magnitude that no signal has (the ISTFT keeps only part of what it put in);
+    consistent measures its loss on the signal's own STFT and returns that, so the loss it reports is the
+    loss of what is heard."""
+    c, s = _spectrograms(rng)
+    net = _net(False)  # the node's random weights (seed 0)
+    targets = pt.PretrainedLoss(net, torch.from_numpy(c.linear_magnitude()[0]) ** 2,
+                                torch.from_numpy(s.linear_magnitude().mean(axis=0)) ** 2)
+    off, heard = {}, {}
+    for domain in ("logmag", "consistent"):
+        spec, rec, _ = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=3, alpha=0.0,
+                                domain=domain)
+        spec = spec["spectrogram"]
+        again = _reanalysed(spec)
+        off[domain] = float(np.max(np.abs(again - spec.magnitude)))
+        with torch.no_grad():
+            style_loss = float(targets(torch.from_numpy(np.expm1(again).astype(np.float32)) ** 2)[1])
+        heard[domain] = abs(style_loss - rec["history"]["style_loss"][-1]) / rec["history"]["style_loss"][-1]
+    assert off["consistent"] < 1e-3 < 0.05 < off["logmag"], off
+    assert heard["consistent"] < 1e-3 < 0.05 < heard["logmag"], heard
+
+
+def _start(rng, c):
+    """A light mix under the content: the start hold_content holds the content correlation at."""
+    mixed = Audio((chirp(seconds=1.0) + noise(rng, seconds=1.0, amp=0.05)).astype(np.float32), SR)
+    return run_node(Stft, {"audio": mixed})[0]["spectrogram"]
+
+
+@pytest.mark.parametrize("domain", ["logmag", "consistent"])
+def test_hold_content_keeps_the_starts_content_correlation_where_the_style_loss_alone_drops_it(rng, domain):
+    c, s = _spectrograms(rng)
+    start = _start(rng, c)
+    last = {}
+    for hold in (False, True):
+        h = run_node(FeatureStyle, {"content": c, "style": s, "start": start}, weights="random", iterations=8,
+                     alpha=0.0, domain=domain, hold_content=hold)[1]["history"]
+        last[hold] = (h["content_correlation"][0], h["content_correlation"][-1], h["style_loss"][0], h["style_loss"][-1])
+    (c0, free, *_), (c0_held, held, s0, s1) = last[False], last[True]
+    assert c0 == pytest.approx(c0_held) and c0 < 0.99
+    assert free < c0 - 0.02  # the style loss alone takes the content away ...
+    assert held > c0 - 0.005  # ... and held it stays at the start's
+    assert s1 < s0  # while the style loss still falls
+
+
+def test_hold_content_without_a_start_fails_validation_naming_the_line(tmp_path, wav_file):
+    from audiostyle_engine.errors import GraphValidationError
+    from audiostyle_engine.run import prepare
+    from tests.helpers.graphs import write_graph
+
+    path = wav_file("c.wav", chirp(seconds=1.0))
+    graph = write_graph(tmp_path, f"""
+        nodes:
+          c: {{type: load, path: '{path}'}}
+          spec: {{type: stft, inputs: {{audio: c}}}}
+          styled:
+            type: feature_style
+            inputs: {{content: spec, style: spec}}
+            weights: random
+            hold_content: true
+          out: {{type: istft, inputs: {{spectrogram: styled}}}}
+        """)
+    with pytest.raises(GraphValidationError, match=r"g\.yaml:8:\d+: node 'styled' \(feature_style\): hold_content .*"
+                                                   r"connect one"):
+        prepare(graph)
