@@ -6,7 +6,8 @@ Both run in this one process on the same clips (bench/signals.py's piano content
 10 s and 20 s as the paper), alternating, so machine load hits both alike; the figure that counts
 is the ratio. The paper side is the style_transfer node with graphs/paper.yaml's params (4096
 filters; its default fast implementation); the beyond side is the feature_style node with the
-params graphs/beyond_paper.yaml gives it. Per iteration = the optimiser's own clock over its
+params graphs/beyond_paper.yaml gives it, from the start its graph makes (its `start` share of the style laid
+under the content). Per iteration = the optimiser's own clock over its
 iterations (setup — style targets, network loading — excluded, reported apart).
 """
 from __future__ import annotations
@@ -31,11 +32,11 @@ def node_params(graph: Path, node_type: str) -> dict:
     raise SystemExit(f"{graph} has no {node_type} node")
 
 
-def timed(cls, content, style, params: dict) -> tuple[float, float, int]:
+def timed(cls, inputs: dict, params: dict) -> tuple[float, float, int]:
     from tests.helpers.nodes import run_node
 
     t0 = time.perf_counter()
-    _, rec, _ = run_node(cls, {"content": content, "style": style}, **params)
+    _, rec, _ = run_node(cls, inputs, **params)
     total = time.perf_counter() - t0
     h = rec["history"]
     iterations = h["iteration"][-1]
@@ -63,12 +64,21 @@ def main(argv=None) -> int:
     beyond = {**node_params(repo / "graphs" / "beyond_paper.yaml", "feature_style"), "iterations": args.iterations,
               "tolerance": None}
     spec = lambda x: run_node(Stft, {"audio": Audio(x[None].astype("float32"), signals.SR)})[0]["spectrogram"]  # noqa: E731
-    content, style = spec(signals.make("piano", 10.0)), spec(signals.make("drums", 20.0))
+    import yaml
+
+    from nodes.layer import layer
+
+    c_wave, s_wave = signals.make("piano", 10.0), signals.make("drums", 20.0)
+    content, style = spec(c_wave), spec(s_wave)
+    share = yaml.safe_load((repo / "graphs" / "beyond_paper.yaml").read_text())["variables"]["start"]
+    start = spec(layer(c_wave[None], s_wave, share)[0][0])
     print(f"load average {os.getloadavg()[0]:.2f}; torch threads {args.threads}; paper {paper}; beyond {beyond}")
     results = {"paper": [], "beyond": []}
     for r in range(args.repeats):
-        for name, cls, params in (("paper", StyleTransfer, paper), ("beyond", FeatureStyle, beyond)):
-            per_it, setup, its = timed(cls, content, style, params)
+        for name, cls, params, inputs in (("paper", StyleTransfer, paper, {"content": content, "style": style}),
+                                          ("beyond", FeatureStyle, beyond, {"content": content, "style": style,
+                                                                            "start": start})):
+            per_it, setup, its = timed(cls, inputs, params)
             results[name].append(per_it)
             print(f"  {name:6s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations, setup {setup:.1f} s", flush=True)
     best = {k: min(v) for k, v in results.items()}

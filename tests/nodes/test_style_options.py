@@ -241,9 +241,12 @@ def test_beyond_paper_graph_validates():
 
     graph = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml")
     styled = graph.nodes["styled"]
-    assert styled.type == "feature_style" and styled.params["preset"] == "balanced"
+    assert styled.type == "feature_style" and styled.params["preset"] is None
+    assert styled.params["alpha"] == 0.0 and styled.params["hold_content"] and styled.params["domain"] == "consistent"
     assert styled.params["style_blocks"] == [2, 3, 4]
     assert styled.params["tolerance"] is not None  # it stops when converged
+    start = graph.nodes[graph.nodes["start_spec"].inputs["audio"][0]]  # it starts from a light mix of the style
+    assert styled.inputs["start"][0] == "start_spec" and start.type == "layer" and start.params["amount"] == 0.10
     layered = graph.nodes["layered"]  # the style under the styled output, by the measured share
     assert layered.type == "layer" and layered.params["amount"] == 0.06
     assert graph.nodes["level"].inputs["audio"][0] == "layered"
