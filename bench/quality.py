@@ -174,6 +174,13 @@ for _prefix, _domain in (("hold", "logmag"), ("holdc", "consistent")):
         FEATURE_PRE[_name] = {"node": "layer", "amount": _start}
         _layered = f"{_name}+layer06"
         LAYERED[_layered], FEATURE[_layered], FEATURE_PRE[_layered] = (_name, 0.06), FEATURE[_name], FEATURE_PRE[_name]
+# On the open kinds: the held start with the rhythm loss or the banded Gram beside it.
+for _tag, _extra in (("_r1", {"rhythm_weight": 1.0}), ("_g4", {"gram_bands": 4})):
+    _name = f"holdc_b234_s10{_tag}"
+    FEATURE[_name] = {**FEATURE["holdc_b234_s10"], **_extra}
+    FEATURE_PRE[_name] = FEATURE_PRE["holdc_b234_s10"]
+    _layered = f"{_name}+layer06"
+    LAYERED[_layered], FEATURE[_layered], FEATURE_PRE[_layered] = (_name, 0.06), FEATURE[_name], FEATURE_PRE[_name]
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.

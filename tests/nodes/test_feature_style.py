@@ -311,3 +311,20 @@ def test_hold_content_without_a_start_fails_validation_naming_the_line(tmp_path,
     with pytest.raises(GraphValidationError, match=r"g\.yaml:8:\d+: node 'styled' \(feature_style\): hold_content .*"
                                                    r"connect one"):
         prepare(graph)
+
+
+def test_consistent_domain_holds_the_starts_level(rng):
+    """The front end ignores level, so in log|S| the level could drift anywhere (on the devset to 3× the
+    content's RMS, clipping at the write); the consistent domain keeps the signal at the start's RMS."""
+    import librosa
+
+    c, s = _spectrograms(rng)
+    start = _start(rng, c)
+    spec = run_node(FeatureStyle, {"content": c, "style": s, "start": start}, weights="random", iterations=8,
+                    alpha=0.0, domain="consistent", hold_content=True)[0]["spectrogram"]
+
+    def rms(sp):
+        x = librosa.istft(sp.linear_magnitude()[0] * np.exp(1j * sp.phase[0]), n_fft=sp.n_fft,
+                          hop_length=sp.hop_length, length=sp.length)
+        return float(np.sqrt(np.mean(x ** 2)))
+    assert rms(spec) == pytest.approx(rms(start), rel=1e-3)
