@@ -143,16 +143,17 @@ class FeatureStyle(Node):
                 signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
             variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch])
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
+            z0 = variable.start(signal)
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, style_blocks=tuple(p["style_blocks"]),
                                     content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
                                     n_fft=content.n_fft, hop_length=content.hop_length,
-                                    start_mag=variable.magnitude(variable.start(signal)) if p["hold_content"] else None)
+                                    start_mag=variable.magnitude(z0) if p["hold_content"] else None)
             label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 
             def progress(i, n, loss, label=label):
                 ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
 
-            z, history = fo.optimise(loss_fn, variable.start(signal), cfg, progress, variable, torch.log1p(content_mag))
+            z, history = fo.optimise(loss_fn, z0, cfg, progress, variable, torch.log1p(content_mag))
             out[ch], phase[ch] = variable.output(z)
             histories.append(history)
         ctx.record("history", histories[0])

@@ -68,16 +68,20 @@ class Variable:
         y = istft((torch.exp(z) * self._phasor).unsqueeze(0), *self.stft_args, self.length)[0]
         return y * (self._rms / torch.sqrt(torch.mean(y ** 2)).clamp_min(1e-12))
 
+    def _heard(self, z: torch.Tensor) -> torch.Tensor:
+        """waveform, consistent: the STFT of the signal z makes, which the loss sees and the output is."""
+        return self._spectrum(z if self.domain == "waveform" else self._signal(z))
+
     def magnitude(self, z: torch.Tensor) -> torch.Tensor:
         if self.domain in ("waveform", "consistent"):
-            s = self._spectrum(z if self.domain == "waveform" else self._signal(z))
+            s = self._heard(z)
             return torch.sqrt(s.real ** 2 + s.imag ** 2 + 1e-12)  # |·| has no gradient at 0
         return torch.expm1(z.clamp_min(0.0))
 
     def output(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
             if self.domain in ("waveform", "consistent"):
-                s = self._spectrum(z if self.domain == "waveform" else self._signal(z))
+                s = self._heard(z)
                 return torch.log1p(s.abs()).numpy(), s.angle().numpy()
             return z.clamp_min(0.0).numpy(), self.content_phase
 
