@@ -167,20 +167,22 @@ for _amount in (0.3, 0.5):
 FEATURE["pre_logmag_a03_b234_cons"] = {"alpha": 0.3, **_B234, "domain": "consistent"}
 LAYERED["balanced_b234_cons+layer06"] = ("pre_logmag_a03_b234_cons", 0.06)
 FEATURE["balanced_b234_cons+layer06"] = FEATURE["pre_logmag_a03_b234_cons"]
+
+
+def _held(name: str, params: dict, start: float) -> None:
+    """A held-content configuration from a layer start, and the same with the 6 % layer under its output."""
+    FEATURE[name], FEATURE_PRE[name] = params, {"node": "layer", "amount": start}
+    layered = f"{name}+layer06"
+    LAYERED[layered], FEATURE[layered], FEATURE_PRE[layered] = (name, 0.06), params, FEATURE_PRE[name]
+
+
 for _prefix, _domain in (("hold", "logmag"), ("holdc", "consistent")):
     for _start in (0.06, 0.10, 0.20):
-        _name = f"{_prefix}_b234_s{round(100 * _start):02d}"
-        FEATURE[_name] = {"alpha": 0.0, **_B234, "hold_content": True, "domain": _domain}
-        FEATURE_PRE[_name] = {"node": "layer", "amount": _start}
-        _layered = f"{_name}+layer06"
-        LAYERED[_layered], FEATURE[_layered], FEATURE_PRE[_layered] = (_name, 0.06), FEATURE[_name], FEATURE_PRE[_name]
+        _held(f"{_prefix}_b234_s{round(100 * _start):02d}",
+              {"alpha": 0.0, **_B234, "hold_content": True, "domain": _domain}, _start)
 # On the open kinds: the held start with the rhythm loss or the banded Gram beside it.
 for _tag, _extra in (("_r1", {"rhythm_weight": 1.0}), ("_g4", {"gram_bands": 4})):
-    _name = f"holdc_b234_s10{_tag}"
-    FEATURE[_name] = {**FEATURE["holdc_b234_s10"], **_extra}
-    FEATURE_PRE[_name] = FEATURE_PRE["holdc_b234_s10"]
-    _layered = f"{_name}+layer06"
-    LAYERED[_layered], FEATURE[_layered], FEATURE_PRE[_layered] = (_name, 0.06), FEATURE[_name], FEATURE_PRE[_name]
+    _held(f"holdc_b234_s10{_tag}", {**FEATURE["holdc_b234_s10"], **_extra}, 0.10)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
