@@ -145,6 +145,20 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
     return z.detach(), history
 
 
+def _content_floor(content_mag: torch.Tensor, start_mag: torch.Tensor):
+    """mag -> the hold_content penalty: steep below the start's content correlation, 0 above it."""
+    from .core import correlation
+
+    content_logmag = torch.log1p(content_mag)
+    with torch.no_grad():
+        target = correlation(torch.log1p(start_mag), content_logmag)
+
+    def penalty(mag: torch.Tensor) -> torch.Tensor:
+        return settings.FEATURE_HOLD_CONTENT_WEIGHT * torch.relu(target - correlation(torch.log1p(mag), content_logmag)) ** 2
+
+    return penalty
+
+
 def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor, style_mag: torch.Tensor, *,
                net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
                n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None):
@@ -169,16 +183,9 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
     zero = torch.zeros(())
     content_floor = None
     if cfg.hold_content:
-        from .core import correlation
-
         if start_mag is None:
             raise ValueError("hold_content needs the start's magnitude")
-        content_logmag = torch.log1p(content_mag)
-        with torch.no_grad():
-            target = correlation(torch.log1p(start_mag), content_logmag)
-
-        def content_floor(mag):
-            return settings.FEATURE_HOLD_CONTENT_WEIGHT * torch.relu(target - correlation(torch.log1p(mag), content_logmag)) ** 2
+        content_floor = _content_floor(content_mag, start_mag)
 
     def loss_fn(z):
         mag = variable.magnitude(z)
