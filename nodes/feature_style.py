@@ -33,8 +33,9 @@ class FeatureStyle(Node):
                      optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
-            "history", losses=(("loss", "total (α·content + β·style + rhythm + texture, + the content floor)"), ("content_loss", "content"),
-                               ("style_loss", "pretrained Gram style"), ("rhythm_loss", "rhythm (feature autocovariance)"),
+            "history", losses=(("loss", "total (α·content + β·style + random style + rhythm + texture, + the content floor)"), ("content_loss", "content"),
+                               ("style_loss", "pretrained Gram style"), ("random_style_loss", "random-weight Gram style"),
+                               ("rhythm_loss", "rhythm (feature autocovariance)"),
                                ("texture_loss", "texture statistics")),
             correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
         params=(
@@ -72,6 +73,10 @@ class FeatureStyle(Node):
             Param("tolerance", "float", None, "stop when the loss fell by less than this fraction over "
                   "tolerance_window iterations", min=0.0, nullable=True),
             Param("tolerance_window", "int", settings.TOLERANCE_WINDOW, "iterations the tolerance looks back", min=1),
+            Param("random_beta", "float", 0.0, "weight of a second Gram style loss, over the same style_blocks "
+                  "and gram_bands, through the same architecture with random weights (seed): untrained features "
+                  "follow the style's spectral texture more literally (a drum loop's bursts) where trained ones "
+                  "follow what a listener would name; 0: none", min=0.0),
             Param("weights", "choice", "pretrained", "pretrained: aiSFX's trained weights; random: the same "
                   "architecture with random weights (a control)", choices=("pretrained", "random")),
             Param("seed", "int", None, "seed for the start's noise and random weights (null: the run's --seed, else 0)",
@@ -119,16 +124,20 @@ class FeatureStyle(Node):
         seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
         cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
-                               rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"])
-        net = None
-        if _needs_network(p):
+                               rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"],
+                               random_beta=p["random_beta"])
+        net = random_net = None
+        if _needs_network(p) or cfg.random_beta > 0:
             from ._style import pretrained as pt
 
-            try:
-                weights = pt.load_weights() if p["weights"] == "pretrained" else pt.random_weights(seed)
-            except FileNotFoundError as e:
-                raise ParameterError(f"feature_style: {e} (or set beta: 0 and alpha: 0 to use the texture loss alone)") from e
-            net = pt.FeatureNet(weights)
+            if _needs_network(p):
+                try:
+                    weights = pt.load_weights() if p["weights"] == "pretrained" else pt.random_weights(seed)
+                except FileNotFoundError as e:
+                    raise ParameterError(f"feature_style: {e} (or set beta: 0 and alpha: 0 to use the texture loss alone)") from e
+                net = pt.FeatureNet(weights)
+            if cfg.random_beta > 0:
+                random_net = pt.FeatureNet(pt.random_weights(seed))
         stft_args = (content.n_fft, content.hop_length, content.win_length, content.window)
         style_mag = torch.from_numpy(np.ascontiguousarray(style.linear_magnitude().mean(axis=0), dtype=np.float32))
         out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
@@ -144,7 +153,7 @@ class FeatureStyle(Node):
             variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch])
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
             z0 = variable.start(signal)
-            loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, style_blocks=tuple(p["style_blocks"]),
+            loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, random_net=random_net, style_blocks=tuple(p["style_blocks"]),
                                     content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
                                     n_fft=content.n_fft, hop_length=content.hop_length,
                                     start_mag=variable.magnitude(z0) if p["hold_content"] else None)

@@ -328,3 +328,32 @@ def test_consistent_domain_holds_the_starts_level(rng):
                           hop_length=sp.hop_length, length=sp.length)
         return float(np.sqrt(np.mean(x ** 2)))
     assert rms(spec) == pytest.approx(rms(start), rel=1e-3)
+
+
+def test_random_beta_is_the_random_weight_gram_of_the_signal_it_returns(rng):
+    """random_beta alone (no pretrained network read): its loss falls, and it is the Gram loss, over the
+    style blocks asked for, of the same architecture with the seed's random weights on what is heard."""
+    c, s = _spectrograms(rng)
+    spec, rec, _ = run_node(FeatureStyle, {"content": c, "style": s}, iterations=4, alpha=0.0, beta=0.0,
+                            random_beta=1.0, style_blocks=[2, 3, 4], domain="consistent", seed=3)
+    h = rec["history"]
+    assert h["random_style_loss"][-1] < 0.99 * h["random_style_loss"][0]
+    assert max(h["style_loss"]) == 0.0
+    targets = pt.PretrainedLoss(pt.FeatureNet(pt.random_weights(3)), torch.from_numpy(c.linear_magnitude()[0]) ** 2,
+                                torch.from_numpy(s.linear_magnitude().mean(axis=0)) ** 2, style_blocks=(2, 3, 4))
+    with torch.no_grad():
+        at_start = float(targets(torch.from_numpy(c.linear_magnitude()[0]) ** 2)[1])
+        heard = float(targets(torch.from_numpy(np.expm1(_reanalysed(spec["spectrogram"])).astype(np.float32)) ** 2)[1])
+    # Another seed's net scores these within 1 % (its Grams are alike in the large), hence the tight tolerance.
+    assert at_start == pytest.approx(h["random_style_loss"][0], rel=1e-4)
+    assert heard == pytest.approx(h["random_style_loss"][-1], rel=1e-4)
+
+
+def test_random_beta_beside_beta_adds_a_second_gram_term(rng):
+    """With weights: random both terms read the same seed's network, so they are equal at every iteration
+    and the total is their sum."""
+    c, s = _spectrograms(rng)
+    h = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=2, alpha=0.0, beta=1.0,
+                 random_beta=0.5)[1]["history"]
+    np.testing.assert_allclose(h["random_style_loss"], h["style_loss"], rtol=1e-6)
+    np.testing.assert_allclose(h["loss"], 1.5 * np.array(h["style_loss"]), rtol=1e-5)
