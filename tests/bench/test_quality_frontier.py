@@ -36,6 +36,21 @@ def test_margins_are_measured_against_the_mix_curve_at_the_outputs_content_corre
     assert all(abs(r["objective_margin"]) < 1e-12 for r in rows[:-1])  # the curve's own points sit on it
 
 
+def test_nongram_margin_reads_only_the_measures_other_than_the_grams(bench):
+    """The position over mel covariance, spectral envelope and rhythm, against the same mix curve: an
+    output that beats layering only on the random-conv Grams has a nongram margin of 0."""
+    refs = [("content", 1.0), ("mix50", 0.5), ("style*", 0.0)]
+    rows = [{"pair": "a+b", "config": c, "content_correlation": x, "mel_covariance": 1 + x, "spectral_envelope": 1 + x,
+             "rhythm": 1 + x, "gram_w3": 1 + x} for c, x in refs]
+    rows.append({"pair": "a+b", "config": "out/gl", "content_correlation": 0.5, "mel_covariance": 1.5,
+                 "spectral_envelope": 1.5, "rhythm": 1.2, "gram_w3": 1.0})
+    bench.add_frontier(rows)
+    # positions are fractions of the content's distances (2): the mix50's is 0.75 on each of the three
+    assert rows[-1]["position_nongram"] == pytest.approx((0.75 + 0.75 + 0.6) / 3)
+    assert rows[-1]["nongram_margin"] == pytest.approx((0.75 + 0.75 + 0.6) / 3 - 0.75)
+    assert all(abs(r["nongram_margin"]) < 1e-12 for r in rows[:-1])
+
+
 def test_summary_keeps_the_worst_pair(bench):
     rows = _rows() + [dict(r, pair="c+d") for r in _rows()]
     rows[-1]["position"] = 0.9  # the second pair's output is worse than layering
