@@ -2,6 +2,7 @@
 actually drew, read back from the figure, so the metrics JSON holds exactly what is plotted."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +35,13 @@ def plot_losses(history: dict, declared, path: Path, title: str) -> dict:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     drawn = {}
-    for (key, label), style in zip(declared.losses, ("-", "--", ":", "-.")):
+    for (key, label), style in zip(declared.losses, itertools.cycle(("-", "--", ":", "-."))):
         values = np.asarray(history.get(key, []), dtype=float)
-        # A log axis cannot show zeros; they are left out of the line (and so of the drawn series).
+        # A log axis cannot show zeros; they are left out of the line (and so of the drawn series), and a
+        # series with none left (a term the run did not weigh) out of the legend.
         mask = values > 0
-        (line,) = ax.plot(np.asarray(history[declared.iteration])[mask], values[mask], style, linewidth=1.6, label=label)
+        (line,) = ax.plot(np.asarray(history[declared.iteration])[mask], values[mask], style, linewidth=1.6,
+                          label=label if mask.any() else "_nolegend_")
         drawn[key] = _drawn(line)
     ax.set_yscale("log")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -46,7 +49,7 @@ def plot_losses(history: dict, declared, path: Path, title: str) -> dict:
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     _save(fig, path)
     return drawn
 

@@ -214,3 +214,24 @@ def test_a_matched_mix_that_would_clip_at_the_outputs_loudness_is_turned_down_an
             meter = pyloudnorm.Meter(sr)
             assert meter.integrated_loudness(clip.samples[0].astype(np.float64)) == pytest.approx(
                 meter.integrated_loudness(output[0]), abs=0.1)
+
+
+def test_loss_plot_draws_every_declared_series_and_lists_only_those_with_values(tmp_path, monkeypatch):
+    """feature_style declares six loss series; the plot once had four line styles and zip() dropped the rest."""
+    from audiostyle_engine.report import plots
+    from audiostyle_engine.spec import IterationRecord
+
+    legends = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: (
+        legends.append([t.get_text() for t in fig.axes[0].get_legend().get_texts()]), save(fig, path)))
+
+    keys = [f"s{i}" for i in range(6)]
+    declared = IterationRecord("history", losses=tuple((k, f"series {k}") for k in keys))
+    history = {"iteration": [0, 1, 2], **{k: [3.0 - i * 0.1, 2.0, 1.0] for i, k in enumerate(keys)}}
+    history["s3"] = [0.0, 0.0, 0.0]  # a term the run did not weigh
+    drawn = plots.plot_losses(history, declared, tmp_path / "loss.png", "t")
+    assert set(drawn) == set(keys)
+    assert drawn["s5"] == {"x": [0.0, 1.0, 2.0], "y": [2.5, 2.0, 1.0]} and drawn["s3"] == {"x": [], "y": []}
+    assert legends == [[f"series {k}" for k in keys if k != "s3"]]  # the empty series is not listed
+    assert (tmp_path / "loss.png").stat().st_size > 0
