@@ -190,6 +190,10 @@ for _tag, _extra in (("_r1", {"rhythm_weight": 1.0}), ("_g4", {"gram_bands": 4})
 for _start in (0.06, 0.20):
     _held(f"holdc_b234_s{round(100 * _start):02d}_rb3", FEATURE["holdc_b234_s10_rb3"], _start)
 _held("holdc_b234_s10_rb3_seed1", {**FEATURE["holdc_b234_s10_rb3"], "seed": 1}, 0.10)
+for _amount in (0.10, 0.15):  # more of the style under it
+    _layered = f"holdc_b234_s10_rb3+layer{round(100 * _amount):02d}"
+    LAYERED[_layered], FEATURE[_layered] = ("holdc_b234_s10_rb3", _amount), FEATURE["holdc_b234_s10_rb3"]
+    FEATURE_PRE[_layered] = FEATURE_PRE["holdc_b234_s10_rb3"]
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
