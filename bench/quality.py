@@ -169,11 +169,12 @@ LAYERED["balanced_b234_cons+layer06"] = ("pre_logmag_a03_b234_cons", 0.06)
 FEATURE["balanced_b234_cons+layer06"] = FEATURE["pre_logmag_a03_b234_cons"]
 
 
-def _held(name: str, params: dict, start: float) -> None:
-    """A held-content configuration from a layer start, and the same with the 6 % layer under its output."""
+def _held(name: str, params: dict, start: float, layers: tuple[float, ...] = (0.06,)) -> None:
+    """A held-content configuration from a layer start, and the same with each of ``layers`` under its output."""
     FEATURE[name], FEATURE_PRE[name] = params, {"node": "layer", "amount": start}
-    layered = f"{name}+layer06"
-    LAYERED[layered], FEATURE[layered], FEATURE_PRE[layered] = (name, 0.06), params, FEATURE_PRE[name]
+    for amount in layers:
+        layered = f"{name}+layer{round(100 * amount):02d}"
+        LAYERED[layered], FEATURE[layered], FEATURE_PRE[layered] = (name, amount), params, FEATURE_PRE[name]
 
 
 for _prefix, _domain in (("hold", "logmag"), ("holdc", "consistent")):
@@ -190,10 +191,7 @@ for _tag, _extra in (("_r1", {"rhythm_weight": 1.0}), ("_g4", {"gram_bands": 4})
 for _start in (0.06, 0.20):
     _held(f"holdc_b234_s{round(100 * _start):02d}_rb3", FEATURE["holdc_b234_s10_rb3"], _start)
 _held("holdc_b234_s10_rb3_seed1", {**FEATURE["holdc_b234_s10_rb3"], "seed": 1}, 0.10)
-for _amount in (0.10, 0.15):  # more of the style under it
-    _layered = f"holdc_b234_s10_rb3+layer{round(100 * _amount):02d}"
-    LAYERED[_layered], FEATURE[_layered] = ("holdc_b234_s10_rb3", _amount), FEATURE["holdc_b234_s10_rb3"]
-    FEATURE_PRE[_layered] = FEATURE_PRE["holdc_b234_s10_rb3"]
+_held("holdc_b234_s10_rb3", FEATURE["holdc_b234_s10_rb3"], 0.10, layers=(0.06, 0.10, 0.15))  # more of the style under it
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
