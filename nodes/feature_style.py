@@ -126,18 +126,16 @@ class FeatureStyle(Node):
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
                                rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"],
                                random_beta=p["random_beta"])
-        net = random_net = None
-        if _needs_network(p) or cfg.random_beta > 0:
-            from ._style import pretrained as pt
+        from ._style import pretrained as pt
 
-            if _needs_network(p):
-                try:
-                    weights = pt.load_weights() if p["weights"] == "pretrained" else pt.random_weights(seed)
-                except FileNotFoundError as e:
-                    raise ParameterError(f"feature_style: {e} (or set beta: 0 and alpha: 0 to use the texture loss alone)") from e
-                net = pt.FeatureNet(weights)
-            if cfg.random_beta > 0:
-                random_net = pt.FeatureNet(pt.random_weights(seed))
+        net = None
+        if _needs_network(p):
+            try:
+                weights = pt.load_weights() if p["weights"] == "pretrained" else pt.random_weights(seed)
+            except FileNotFoundError as e:
+                raise ParameterError(f"feature_style: {e} (or set beta: 0 and alpha: 0 to use the texture loss alone)") from e
+            net = pt.FeatureNet(weights)
+        random_net = pt.FeatureNet(pt.random_weights(seed)) if cfg.random_beta > 0 else None
         stft_args = (content.n_fft, content.hop_length, content.win_length, content.window)
         style_mag = torch.from_numpy(np.ascontiguousarray(style.linear_magnitude().mean(axis=0), dtype=np.float32))
         out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
