@@ -33,9 +33,10 @@ class FeatureStyle(Node):
                      optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
-            "history", losses=(("loss", "total (α·content + β·style + random style + rhythm + texture, + the content floor)"), ("content_loss", "content"),
+            "history", losses=(("loss", "total (α·content + β·style + random style + rhythm + frame + texture, + the content floor)"), ("content_loss", "content"),
                                ("style_loss", "pretrained Gram style"), ("random_style_loss", "random-weight Gram style"),
                                ("rhythm_loss", "rhythm (feature autocovariance)"),
+                               ("frame_loss", "frame statistics"),
                                ("texture_loss", "texture statistics")),
             correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
         params=(
@@ -53,6 +54,10 @@ class FeatureStyle(Node):
             Param("rhythm_weight", "float", 0.0, "weight of the rhythm loss: the style blocks' features' "
                   "autocovariance over time (how the style's textures repeat: a loop's beat), which the Gram "
                   "cannot see", min=0.0),
+            Param("frame_weight", "float", 0.0, "weight of the frame statistics loss: the mean and covariance over "
+                  "time of each frame's pretrained features (pooled over each of gram_bands' mel ranges), in the "
+                  "style blocks. The Gram cannot say which textures sound in the same frame (a loop's hats with "
+                  "its kick, in bursts, or spread evenly); these can", min=0.0),
             Param("rhythm_seconds", "float", settings.FEATURE_RHYTHM_SECONDS, "longest lag of the rhythm loss "
                   "(at most half of either clip)", min=0.1, max=30.0, unit="s"),
             Param("hold_content", "bool", False, "hold the output's content correlation (log-magnitudes against "
@@ -125,7 +130,7 @@ class FeatureStyle(Node):
         cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
                                rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"],
-                               random_beta=p["random_beta"])
+                               random_beta=p["random_beta"], frame_weight=p["frame_weight"])
         from ._style import pretrained as pt
 
         net = None
@@ -206,8 +211,8 @@ class FeatureStyle(Node):
 
 
 def _needs_network(p: dict) -> bool:
-    """Whether any weighted term (content, Gram, rhythm) reads the pretrained network's features."""
-    return p["alpha"] > 0 or p["beta"] > 0 or p["rhythm_weight"] > 0
+    """Whether any weighted term (content, Gram, rhythm, frame statistics) reads the pretrained network's features."""
+    return p["alpha"] > 0 or p["beta"] > 0 or p["rhythm_weight"] > 0 or p["frame_weight"] > 0
 
 
 def _content_signal(content: Spectrogram, channel: int) -> np.ndarray:

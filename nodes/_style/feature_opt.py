@@ -27,6 +27,7 @@ class FeatureConfig:
     rhythm_seconds: float = settings.FEATURE_RHYTHM_SECONDS
     hold_content: bool = False  # hold the content correlation at the start's (a floor), instead of pulling to it
     random_beta: float = 0.0  # weight of the Gram loss through the same architecture with random weights
+    frame_weight: float = 0.0  # weight of the frame vectors' mean and covariance (pretrained.frame_statistics)
 
 
 class Variable:
@@ -95,7 +96,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
                             line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
     cache: list = []
     history = {"iteration": [], "loss": [], "content_loss": [], "style_loss": [], "random_style_loss": [],
-               "rhythm_loss": [], "texture_loss": [],
+               "rhythm_loss": [], "frame_loss": [], "texture_loss": [],
                "content_correlation": [], "seconds": [], "evaluations": 0, "stopped": "iterations"}
     t0 = time.perf_counter()
 
@@ -120,7 +121,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
         loss, _, parts = evaluate()
         history["iteration"].append(iteration)
         history["loss"].append(float(loss))
-        for k in ("content", "style", "random_style", "rhythm", "texture"):
+        for k in ("content", "style", "random_style", "rhythm", "frame", "texture"):
             history[f"{k}_loss"].append(float(parts[k]))
         corr = float("nan")
         if variable is not None and content_logmag is not None:
@@ -165,7 +166,7 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
                net=None, random_net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
                n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None):
     """loss(z) = alpha·content + beta·pretrained style + random_beta·random-weight style + rhythm_weight·rhythm
-    + texture_weight·texture (+ the content floor with hold_content), and its parts.
+    + frame_weight·frame statistics + texture_weight·texture (+ the content floor with hold_content), and its parts.
 
     hold_content: the Pearson correlation of log1p magnitudes with the content's, as the start (``start_mag``,
     e.g. a light mix of the style under the content) has it, becomes a floor: below it the loss rises steeply,
@@ -178,7 +179,7 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
 
         if net is not None:
             pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands,
-                                        cfg.rhythm_seconds if cfg.rhythm_weight > 0 else None)
+                                        cfg.rhythm_seconds if cfg.rhythm_weight > 0 else None, cfg.frame_weight > 0)
         if random_net is not None:  # only its Gram is read; its content block is the deepest style block
             random_gram = PretrainedLoss(random_net, content_mag ** 2, style_mag ** 2, style_blocks, max(style_blocks),
                                          gram_bands)
@@ -195,14 +196,15 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
 
     def loss_fn(z):
         mag = variable.magnitude(z)
-        content, style, rhythm = pretrained(mag ** 2) if pretrained is not None else (zero, zero, zero)
+        terms = pretrained.terms(mag ** 2) if pretrained is not None else dict.fromkeys(("content", "style", "rhythm", "frame"), zero)
+        content, style, rhythm, frame = terms["content"], terms["style"], terms["rhythm"], terms["frame"]
         random_style = random_gram(mag ** 2)[1] if random_gram is not None else zero
         tex = texture(mag) if texture is not None else zero
         total = cfg.alpha * content + cfg.beta * style + cfg.random_beta * random_style + \
-            cfg.rhythm_weight * rhythm + cfg.texture_weight * tex
+            cfg.rhythm_weight * rhythm + cfg.frame_weight * frame + cfg.texture_weight * tex
         if content_floor is not None:
             total = total + content_floor(mag)
         return total, {"content": content.detach(), "style": style.detach(), "random_style": random_style.detach(),
-                       "rhythm": rhythm.detach(), "texture": tex.detach()}
+                       "rhythm": rhythm.detach(), "frame": frame.detach(), "texture": tex.detach()}
 
     return loss_fn

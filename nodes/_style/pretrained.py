@@ -152,6 +152,18 @@ def autocovariance(feats: torch.Tensor, lags: int, bands: int = 1) -> torch.Tens
     return ac / torch.arange(t - 1, t - 1 - lags, -1, dtype=ac.dtype, device=ac.device)
 
 
+def frame_statistics(feats: torch.Tensor, bands: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """[channels, time, mels] → (mean, covariance) over time of each frame's vector: every channel's
+    activation averaged over each range of the mel axis. The Gram pools over time and frequency position
+    by position, so it cannot say which textures sound in the same frame (a loop's hats with its kick,
+    in bursts, or spread evenly under it); the covariance of frame vectors can, and its mean and
+    covariance are the statistics a Fréchet distance between clips compares, here of another network."""
+    v = torch.cat([part.mean(dim=2) for part in mel_ranges(feats, bands)])
+    mean = v.mean(dim=1)
+    centred = v - mean[:, None]
+    return mean, centred @ centred.T / v.shape[1]
+
+
 def block_hop_seconds(block: int) -> float:
     """Seconds between the time positions of a block's features (the net's hop, halved by each pooling)."""
     return N_FFT // 2 * 2 ** (block - 1) / SAMPLE_RATE
@@ -160,12 +172,13 @@ def block_hop_seconds(block: int) -> float:
 class PretrainedLoss:
     """Σ_l ‖G_l(x) − G_l(style)‖² / ‖G_l(style)‖² over the style blocks (with gram_bands, the mean of that
     over each block's mel ranges), ‖F_c(x) − F_c(content)‖² / ‖F_c(content)‖² at the content block, and
-    with rhythm_seconds Σ_l ‖A_l(x) − A_l(style)‖² / ‖A_l(style)‖² of the autocovariances: all scale-free,
-    so their weights weigh comparable numbers whatever the clip."""
+    with rhythm_seconds Σ_l ‖A_l(x) − A_l(style)‖² / ‖A_l(style)‖² of the autocovariances, and with
+    frame_stats the same relative errors of the frame vectors' mean and covariance (frame_statistics): all
+    scale-free, so their weights weigh comparable numbers whatever the clip."""
 
     def __init__(self, net: FeatureNet, content_power: torch.Tensor, style_power: torch.Tensor,
                  style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1,
-                 rhythm_seconds: float | None = None):
+                 rhythm_seconds: float | None = None, frame_stats: bool = False):
         self.net, self.style_blocks, self.content_block = net, tuple(style_blocks), content_block
         self.gram_bands = gram_bands
         self.upto = max(max(self.style_blocks), content_block)
@@ -182,18 +195,30 @@ class PretrainedLoss:
                            content[b - 1].shape[1] // 2)
                 if lags >= 1:
                     self.style_rhythm[b] = autocovariance(style[b - 1], lags, gram_bands)
+            self.style_frames = {b: frame_statistics(style[b - 1], gram_bands)
+                                 for b in (self.style_blocks if frame_stats else ())}
 
     def __call__(self, power: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(content, style, rhythm) losses; rhythm is 0 without rhythm_seconds."""
+        terms = self.terms(power)
+        return terms["content"], terms["style"], terms["rhythm"]
+
+    def terms(self, power: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The losses by name: content, style, rhythm (0 without rhythm_seconds), frame (0 without frame_stats)."""
         feats = self.net(power, self.upto)
         # Each band's error relative to its own Gram, averaged: a quiet band counts as much as a loud one,
         # and with one band this is the plain Gram loss.
-        style = sum(sum(((g - t) ** 2).sum() / (t ** 2).sum().clamp_min(1e-20)
-                        for g, t in zip(band_grams(feats[b - 1], self.gram_bands), targets)) / len(targets)
+        style = sum(sum(_relative(g, t) for g, t in zip(band_grams(feats[b - 1], self.gram_bands), targets)) / len(targets)
                     for b, targets in self.style_grams.items())
         c, target = feats[self.content_block - 1], self.content_feats
         frames = min(c.shape[1], target.shape[1])
-        content = ((c[:, :frames] - target[:, :frames]) ** 2).sum() / (target[:, :frames] ** 2).sum().clamp_min(1e-20)
-        rhythm = sum((((autocovariance(feats[b - 1], t.shape[1], self.gram_bands) - t) ** 2).sum()
-                      / (t ** 2).sum().clamp_min(1e-20) for b, t in self.style_rhythm.items()), torch.zeros(()))
-        return content, style, rhythm
+        content = _relative(c[:, :frames], target[:, :frames])
+        rhythm = sum((_relative(autocovariance(feats[b - 1], t.shape[1], self.gram_bands), t)
+                      for b, t in self.style_rhythm.items()), torch.zeros(()))
+        frame = sum((sum(_relative(x, t) for x, t in zip(frame_statistics(feats[b - 1], self.gram_bands), targets))
+                     for b, targets in self.style_frames.items()), torch.zeros(()))
+        return {"content": content, "style": style, "rhythm": rhythm, "frame": frame}
+
+
+def _relative(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return ((x - target) ** 2).sum() / (target ** 2).sum().clamp_min(1e-20)

@@ -357,3 +357,46 @@ def test_random_beta_beside_beta_adds_a_second_gram_term(rng):
                  random_beta=0.5)[1]["history"]
     np.testing.assert_allclose(h["random_style_loss"], h["style_loss"], rtol=1e-6)
     np.testing.assert_allclose(h["loss"], 1.5 * np.array(h["style_loss"]), rtol=1e-5)
+
+
+def test_frame_statistics_see_which_textures_sound_together_where_the_gram_cannot():
+    """Two channels that fire at different mel positions, in the same frames or in alternate ones: every
+    position-wise product is 0 either way, so the Grams are equal; the frame vectors' covariance has the
+    opposite sign."""
+    together, apart = torch.zeros(2, 64, 8), torch.zeros(2, 64, 8)
+    together[0, ::8, 0] = together[1, ::8, 5] = 1.0  # a kick low and a hat high, on the same hits
+    apart[0, ::8, 0] = apart[1, 4::8, 5] = 1.0  # the hat between the kicks
+    torch.testing.assert_close(pt.gram(together), pt.gram(apart))
+    (m_t, cov_t), (m_a, cov_a) = pt.frame_statistics(together), pt.frame_statistics(apart)
+    torch.testing.assert_close(m_t, m_a)
+    assert float(cov_t[0, 1]) > 0 > float(cov_a[0, 1])
+    assert pt.frame_statistics(together, bands=2)[1].shape == (4, 4)  # one vector entry per channel and mel range
+
+
+def test_frame_loss_vanishes_at_its_target_and_reaches_the_log_magnitude(rng):
+    net = _net(False)
+    steady = noise(rng, seconds=2.0)[0]
+    gate = (np.sin(2 * np.pi * 3 * np.arange(steady.size) / SR) > 0).astype(np.float32)
+    loss = pt.PretrainedLoss(net, _power(steady), _power(steady * gate), style_blocks=(2, 3), frame_stats=True)
+    assert float(loss.terms(_power(steady * gate))["frame"]) < 1e-10 < float(loss.terms(_power(steady))["frame"])
+    assert float(pt.PretrainedLoss(net, _power(steady), _power(steady * gate)).terms(_power(steady))["frame"]) == 0.0
+    z = torch.log1p(_power(steady).sqrt()).requires_grad_(True)
+    loss.terms(torch.expm1(z) ** 2)["frame"].backward()
+    assert torch.isfinite(z.grad).all() and float(z.grad.abs().sum()) > 0
+
+
+def test_frame_weight_adds_the_frame_statistics_of_the_signal_it_returns(rng):
+    """The reported frame loss is the frame statistics' loss of what is heard, it falls, and the total is
+    the Gram plus frame_weight times it."""
+    c, s = _spectrograms(rng)
+    spec, rec, _ = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=4, alpha=0.0,
+                            beta=1.0, frame_weight=0.5, style_blocks=[2, 3], domain="consistent")
+    h = rec["history"]
+    assert h["frame_loss"][-1] < 0.99 * h["frame_loss"][0]
+    np.testing.assert_allclose(h["loss"], np.array(h["style_loss"]) + 0.5 * np.array(h["frame_loss"]), rtol=1e-5)
+    targets = pt.PretrainedLoss(_net(False), torch.from_numpy(c.linear_magnitude()[0]) ** 2,
+                                torch.from_numpy(s.linear_magnitude().mean(axis=0)) ** 2, style_blocks=(2, 3),
+                                frame_stats=True)
+    with torch.no_grad():
+        heard = float(targets.terms(torch.from_numpy(np.expm1(_reanalysed(spec["spectrogram"])).astype(np.float32)) ** 2)["frame"])
+    assert heard == pytest.approx(h["frame_loss"][-1], rel=1e-4)
