@@ -192,6 +192,21 @@ for _start in (0.06, 0.20):
     _held(f"holdc_b234_s{round(100 * _start):02d}_rb3", FEATURE["holdc_b234_s10_rb3"], _start)
 _held("holdc_b234_s10_rb3_seed1", {**FEATURE["holdc_b234_s10_rb3"], "seed": 1}, 0.10)
 _held("holdc_b234_s10_rb3", FEATURE["holdc_b234_s10_rb3"], 0.10, layers=(0.06, 0.10, 0.15))  # more of the style under it
+# On the five pairs still short: a short-lag rhythm loss (lags up to 0.25 s: how bursty each texture is, not the
+# beat's period that the 2 s one imposes) and a heavier random-weight Gram.
+for _tag, _extra in (("_r1s025", {"rhythm_weight": 1.0, "rhythm_seconds": 0.25}),
+                     ("_r03s025", {"rhythm_weight": 0.3, "rhythm_seconds": 0.25})):
+    _held(f"holdc_b234_s10_rb3{_tag}", {**FEATURE["holdc_b234_s10_rb3"], **_extra}, 0.10)
+_held("holdc_b234_s10_rb10", {**FEATURE["holdc_b234_s10_rb3"], "random_beta": 10.0}, 0.10)
+# The match node's long-term spectrum (a share of it) after beyond_paper's styled output, under its layer.
+for _strength in (0.3, 0.6):
+    _name = f"holdc_b234_s10_rb3+match{round(10 * _strength):02d}+layer06"
+    _held(_name, FEATURE["holdc_b234_s10_rb3"], 0.10, layers=())
+    FEATURE_POST[_name] = {"strength": _strength, "dynamics": 0.0, "loudness": 0.0}
+    LAYERED[_name] = (_name, 0.06)
+# The frame statistics (mean and covariance of the frame vectors) beside beyond_paper's two Grams.
+for _weight in (0.3, 1, 3):
+    _held(f"holdc_b234_s10_rb3_f{str(_weight).replace('.', '')}", {**FEATURE["holdc_b234_s10_rb3"], "frame_weight": float(_weight)}, 0.10)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
