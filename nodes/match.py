@@ -23,6 +23,10 @@ class Match(ReferenceNode):
             Param("envelope", "float", 0.0, "amount of the reference's level contour (its rhythm) imposed, "
                   "the reference looped", min=0.0, max=1.0),
             Param("loudness", "float", 1.0, "amount of the integrated loudness (BS.1770) match", min=0.0, max=1.0),
+            Param("by_percussive", "bool", False, "scale strength by the reference's percussive share (the part "
+                  "of its energy harmonic-percussive separation calls percussive, 0–1): a drum loop's colour is its "
+                  "long-term spectrum, an instrument's is in its partials, which a spectrum match blurs "
+                  "(measured in README, \"Four more levers\")"),
             Param("max_peak_db", "float", -1.0, "after every step, turn down so the peak stays below this",
                   min=-60.0, max=6.0, unit="dBFS"),
         ),
@@ -33,8 +37,12 @@ class Match(ReferenceNode):
         from audiostyle_engine.loudness import integrated_loudness
 
         p, sr = self.params, sample_rate
-        amount = {k: p["strength"] * p[k] for k in ("spectrum", "dynamics", "envelope", "loudness")}
-        record = {}
+        strength, record = p["strength"], {}
+        if p["by_percussive"]:
+            share = dsp.percussive_share(ref)
+            strength *= share
+            record["percussive_share"] = round(share, 3)
+        amount = {k: strength * p[k] for k in ("spectrum", "dynamics", "envelope", "loudness")}
         if amount["spectrum"] > 0:
             gain = dsp.spectrum_gain_db(x.mean(axis=0), ref, sr, amount["spectrum"])
             x = dsp.apply_gain_db(x, gain)

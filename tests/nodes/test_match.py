@@ -115,3 +115,38 @@ def test_silent_input_is_left_alone_with_a_warning(rng):
     silent = Audio(np.zeros((1, SR), dtype=np.float32), SR)
     out = Match(params, "node").process(ctx, audio=silent, reference=Audio(_filtered_noise(rng, "lowpass", 2000), SR))
     assert out["audio"] is silent and any("silent" in w for w in state.warnings)
+
+
+def _clicks(rng, seconds: float = 2.0, per_second: float = 4.0) -> np.ndarray:
+    """Short bright noise bursts: a hat pattern, all percussion."""
+    x = np.zeros(int(SR * seconds))
+    for start in np.arange(0, x.size - 2000, int(SR / per_second)):
+        x[start:start + 1500] = rng.standard_normal(1500) * np.exp(-np.arange(1500) / 200)
+    return (0.1 * x / np.sqrt(np.mean(x ** 2))).astype(np.float32)[None, :]
+
+
+def _chord(seconds: float = 2.0) -> np.ndarray:
+    t = np.arange(int(SR * seconds)) / SR
+    return (0.05 * sum(np.sin(2 * np.pi * f * t) for f in (3000, 4500, 6000))).astype(np.float32)[None, :]
+
+
+def test_percussive_share_tells_a_held_chord_from_a_hat_pattern(rng):
+    held, hats = dsp.percussive_share(_chord()[0]), dsp.percussive_share(_clicks(rng)[0])
+    assert held < 0.05 and hats > 0.6, (held, hats)
+
+
+def test_by_percussive_scales_the_strength_by_the_references_share(rng):
+    """A held bright chord as the reference barely moves a dark signal with by_percussive, a bright hat
+    pattern moves it by its share: exactly what strength × share would do."""
+    dark = _filtered_noise(rng, "lowpass", 1500)
+    before, moved = _tilt_db(dark), {}
+    for name, ref in (("held", _chord()), ("hats", _clicks(rng))):
+        out, rec, _ = run_node(Match, {"audio": Audio(dark, SR), "reference": Audio(ref, SR)}, by_percussive=True,
+                               **ONLY_SPECTRUM)
+        share = dsp.percussive_share(ref[0])
+        assert rec["percussive_share"] == pytest.approx(share, abs=1e-3)
+        same = run_node(Match, {"audio": Audio(dark, SR), "reference": Audio(ref, SR)}, strength=share,
+                        **ONLY_SPECTRUM)[0]["audio"]
+        np.testing.assert_allclose(out["audio"].samples, same.samples, atol=1e-6)
+        moved[name] = _tilt_db(out["audio"].samples) - before
+    assert abs(moved["held"]) < 3 < 10 < moved["hats"], moved
