@@ -204,6 +204,12 @@ for _strength in (0.3, 0.6):
     _held(_name, FEATURE["holdc_b234_s10_rb3"], 0.10, layers=())
     FEATURE_POST[_name] = {"strength": _strength, "dynamics": 0.0, "loudness": 0.0}
     LAYERED[_name] = (_name, 0.06)
+# The same, its strength scaled by the style's percussive share (match by_percussive): drum styles only.
+for _strength in (0.3, 0.5):
+    _name = f"holdc_b234_s10_rb3+pmatch{round(10 * _strength):02d}+layer06"
+    _held(_name, FEATURE["holdc_b234_s10_rb3"], 0.10, layers=())
+    FEATURE_POST[_name] = {"strength": _strength, "dynamics": 0.0, "loudness": 0.0, "by_percussive": True}
+    LAYERED[_name] = (_name, 0.06)
 # The frame statistics (mean and covariance of the frame vectors) beside beyond_paper's two Grams.
 for _weight in (0.3, 1, 3):
     _held(f"holdc_b234_s10_rb3_f{str(_weight).replace('.', '')}", {**FEATURE["holdc_b234_s10_rb3"], "frame_weight": float(_weight)}, 0.10)
