@@ -32,6 +32,11 @@ class Match(ReferenceNode):
         ),
     )
 
+    def process(self, ctx, audio, reference) -> dict:
+        if self.params["strength"] == 0:  # "0 = unchanged": the input itself, not turned down to the peak ceiling
+            return {"audio": audio}
+        return super().process(ctx, audio, reference)
+
     def apply(self, ctx, x, ref, sample_rate):
         from . import _match_dsp as dsp
         from audiostyle_engine.loudness import integrated_loudness

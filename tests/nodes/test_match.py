@@ -150,3 +150,14 @@ def test_by_percussive_scales_the_strength_by_the_references_share(rng):
         np.testing.assert_allclose(out["audio"].samples, same.samples, atol=1e-6)
         moved[name] = _tilt_db(out["audio"].samples) - before
     assert abs(moved["held"]) < 3 < 10 < moved["hats"], moved
+
+
+
+def test_strength_zero_passes_the_input_through_even_above_the_peak_ceiling(rng):
+    """0 = unchanged, to the bit: graphs/beyond_paper.yaml has a match at strength 0 by default, and its
+    output must be what it was without one (the peak ceiling used to turn a loud input down)."""
+    x = _filtered_noise(rng, "lowpass", 1500)
+    x = (x * (0.99 / np.max(np.abs(x)))).astype(np.float32)  # above the default ceiling, −1 dBFS
+    ref = _filtered_noise(rng, "highpass", 3000)
+    out = run_node(Match, {"audio": Audio(x, SR), "reference": Audio(ref, SR)}, strength=0.0, by_percussive=True)[0]
+    np.testing.assert_array_equal(out["audio"].samples, x)

@@ -250,6 +250,13 @@ def test_beyond_paper_graph_validates():
     layered = graph.nodes["layered"]  # the style under the styled output, by the measured share
     assert layered.type == "layer" and layered.params["amount"] == 0.06
     assert graph.nodes["level"].inputs["audio"][0] == "layered"
+    # colour: the drum-style spectrum match between the two, off unless asked for
+    coloured = graph.nodes["coloured"]
+    assert layered.inputs["audio"][0] == "coloured" and coloured.inputs["audio"][0] == "styled_audio"
+    assert coloured.type == "match" and coloured.params["by_percussive"] and coloured.params["strength"] == 0.0
+    assert coloured.params["dynamics"] == 0.0 and coloured.params["loudness"] == 0.0
+    asked = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"colour": 0.5})
+    assert asked.nodes["coloured"].params["strength"] == 0.5
 
 
 def test_forced_bf16_where_it_is_slower_is_a_validation_warning(tmp_path, wav_file, rng, monkeypatch):
