@@ -33,7 +33,9 @@ class Match(ReferenceNode):
     )
 
     def process(self, ctx, audio, reference) -> dict:
-        if self.params["strength"] == 0:  # "0 = unchanged": the input itself, not turned down to the peak ceiling
+        # "0 = unchanged": the input itself, not turned down to the peak ceiling (inputs at different rates
+        # still fail, as at any strength)
+        if self.params["strength"] == 0 and audio.sample_rate == reference.sample_rate:
             return {"audio": audio}
         return super().process(ctx, audio, reference)
 

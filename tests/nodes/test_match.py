@@ -97,10 +97,11 @@ def test_stereo_keeps_its_image(rng):
     np.testing.assert_allclose(out.samples[1], 0.5 * out.samples[0], atol=1e-5)
 
 
-def test_sample_rate_mismatch_is_a_clear_error(rng):
+@pytest.mark.parametrize("strength", [1.0, 0.0])  # at 0 too: the graph is wrong whatever the amount
+def test_sample_rate_mismatch_is_a_clear_error(rng, strength):
     x = _filtered_noise(rng, "lowpass", 2000)
     with pytest.raises(ParameterError, match="different sample rates.*resample"):
-        run_node(Match, {"audio": Audio(x, SR), "reference": Audio(x, 48000)})
+        run_node(Match, {"audio": Audio(x, SR), "reference": Audio(x, 48000)}, strength=strength)
 
 
 def test_silent_input_is_left_alone_with_a_warning(rng):
