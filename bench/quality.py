@@ -198,18 +198,14 @@ for _tag, _extra in (("_r1s025", {"rhythm_weight": 1.0, "rhythm_seconds": 0.25})
                      ("_r03s025", {"rhythm_weight": 0.3, "rhythm_seconds": 0.25})):
     _held(f"holdc_b234_s10_rb3{_tag}", {**FEATURE["holdc_b234_s10_rb3"], **_extra}, 0.10)
 _held("holdc_b234_s10_rb10", {**FEATURE["holdc_b234_s10_rb3"], "random_beta": 10.0}, 0.10)
-# The match node's long-term spectrum (a share of it) after beyond_paper's styled output, under its layer.
-for _strength in (0.3, 0.6):
-    _name = f"holdc_b234_s10_rb3+match{round(10 * _strength):02d}+layer06"
-    _held(_name, FEATURE["holdc_b234_s10_rb3"], 0.10, layers=())
-    FEATURE_POST[_name] = {"strength": _strength, "dynamics": 0.0, "loudness": 0.0}
-    LAYERED[_name] = (_name, 0.06)
-# The same, its strength scaled by the style's percussive share (match by_percussive): drum styles only.
-for _strength in (0.3, 0.5):
-    _name = f"holdc_b234_s10_rb3+pmatch{round(10 * _strength):02d}+layer06"
-    _held(_name, FEATURE["holdc_b234_s10_rb3"], 0.10, layers=())
-    FEATURE_POST[_name] = {"strength": _strength, "dynamics": 0.0, "loudness": 0.0, "by_percussive": True}
-    LAYERED[_name] = (_name, 0.06)
+# The match node's long-term spectrum (a share of it) after beyond_paper's styled output, under its layer; "pmatch"
+# scales that share by the style's percussive share (by_percussive: drum styles only), as beyond_paper's colour.
+for _tag, _strengths, _extra in (("match", (0.3, 0.6), {}), ("pmatch", (0.3, 0.5), {"by_percussive": True})):
+    for _strength in _strengths:
+        _name = f"holdc_b234_s10_rb3+{_tag}{round(10 * _strength):02d}+layer06"
+        _held(_name, FEATURE["holdc_b234_s10_rb3"], 0.10, layers=())
+        FEATURE_POST[_name] = {"strength": _strength, "dynamics": 0.0, "loudness": 0.0, **_extra}
+        LAYERED[_name] = (_name, 0.06)
 # The frame statistics (mean and covariance of the frame vectors) beside beyond_paper's two Grams.
 for _weight in (0.3, 1, 3):
     _held(f"holdc_b234_s10_rb3_f{str(_weight).replace('.', '')}", {**FEATURE["holdc_b234_s10_rb3"], "frame_weight": float(_weight)}, 0.10)
