@@ -217,7 +217,7 @@ def test_a_matched_mix_that_would_clip_at_the_outputs_loudness_is_turned_down_an
 
 
 def test_loss_plot_draws_every_declared_series_and_lists_only_those_with_values(tmp_path, monkeypatch):
-    """feature_style declares six loss series; the plot once had four line styles and zip() dropped the rest."""
+    """feature_style declares seven loss series; the plot once had four line styles and zip() dropped the rest."""
     from audiostyle_engine.report import plots
     from audiostyle_engine.spec import IterationRecord
 
