@@ -11,6 +11,8 @@ from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import PortKind, Spectrogram
 from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
+from ._inputs import refuse_silence
+
 # Presets users pick by ear: name -> params they set (measured in README, "Sounding like the style").
 PRESETS = settings.FEATURE_STYLE_PRESETS
 
@@ -200,6 +202,7 @@ class FeatureStyle(Node):
             if s.frames < 16:
                 raise InputFileError(f"{name} {s.label} has {s.frames} frames; feature_style needs at least 16 "
                                      "(about 0.2 s) — use a longer clip")
+            refuse_silence(s, name, "feature_style")
         if content.phase is None:
             raise ParameterError(f"feature_style starts from the content's signal and needs its phase; set keep_phase: "
                                  f"true on the stft of {content.label}")

@@ -10,6 +10,8 @@ from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import PortKind, Spectrogram
 from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
 
+from ._inputs import refuse_silence
+
 
 class StyleTransfer(Node):
     spec = NodeSpec(
@@ -218,8 +220,7 @@ class StyleTransfer(Node):
             if seconds < p["min_seconds"] or s.frames < widest:
                 raise InputFileError(f"{name} {s.label} is {seconds:.2f} s long; style transfer needs at least "
                                      f"{max(p['min_seconds'], widest * s.hop_length / s.sample_rate):.2f} s — use a longer clip")
-            if float(np.max(s.magnitude)) < np.log1p(10 ** (settings.SILENCE_DBFS / 20)):
-                raise InputFileError(f"{name} {s.label} is silent; style transfer needs a clip with sound in it")
+            refuse_silence(s, name, "style transfer")
         if (content.sample_rate, content.n_fft) != (style.sample_rate, style.n_fft):
             raise ParameterError(f"content ({content.sample_rate} Hz, n_fft {content.n_fft}) and style ({style.sample_rate} Hz, "
                                  f"n_fft {style.n_fft}) differ; resample both to one rate and use one stft setting")

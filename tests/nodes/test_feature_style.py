@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiostyle_engine.errors import ParameterError
+from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import Audio
 from nodes import FeatureStyle, Stft
 from nodes._style import pretrained as pt
@@ -216,6 +216,16 @@ def test_content_without_phase_is_refused(rng):
 
     with pytest.raises(ParameterError, match="keep_phase: true"):
         run_node(FeatureStyle, {"content": replace(c, phase=None), "style": s}, weights="random", iterations=1)
+
+
+@pytest.mark.parametrize("which", ["content", "style"])
+def test_silent_inputs_are_refused_naming_the_clip(rng, which):
+    """A silent clip used to reach the optimiser and stop it with librosa's "not finite" (an internal error)."""
+    c, s = _spectrograms(rng)
+    silent = run_node(Stft, {"audio": Audio(np.zeros((1, SR), np.float32), SR, source="quiet.wav")})[0]["spectrogram"]
+    inputs = {"content": c, "style": s, which: silent}
+    with pytest.raises(InputFileError, match=f"{which} 'quiet.wav' is silent; feature_style needs a clip with sound in it"):
+        run_node(FeatureStyle, inputs, weights="random", iterations=1)
 
 
 def test_start_input_sets_where_the_optimisation_begins_and_the_phase(rng):
