@@ -13,7 +13,7 @@ from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, Param
 
 from ._inputs import refuse_silence
 
-# Presets users pick by ear: name -> params they set (measured in README, "Sounding like the style").
+# Presets users pick by ear: name -> params they set (measured in docs/quality.md, "The levers, measured").
 PRESETS = settings.FEATURE_STYLE_PRESETS
 
 
@@ -193,6 +193,7 @@ class FeatureStyle(Node):
                                  f"{content.channels}; give it one channel or as many as the content")
         if start.scale != "log1p":
             raise ParameterError("the start spectrogram must have scale log1p; set scale: log1p on its stft")
+        refuse_silence(start, "start", "feature_style")
         return start
 
     def _check_inputs(self, content: Spectrogram, style: Spectrogram) -> None:

@@ -218,11 +218,12 @@ def test_content_without_phase_is_refused(rng):
         run_node(FeatureStyle, {"content": replace(c, phase=None), "style": s}, weights="random", iterations=1)
 
 
-@pytest.mark.parametrize("which", ["content", "style"])
+@pytest.mark.parametrize("which", ["content", "style", "start"])
 def test_silent_inputs_are_refused_naming_the_clip(rng, which):
     """A silent clip used to reach the optimiser and stop it with librosa's "not finite" (an internal error)."""
     c, s = _spectrograms(rng)
-    silent = run_node(Stft, {"audio": Audio(np.zeros((1, SR), np.float32), SR, source="quiet.wav")})[0]["spectrogram"]
+    zeros = np.zeros((1, c.length), np.float32)  # the content's length, so that a silent start fits it
+    silent = run_node(Stft, {"audio": Audio(zeros, SR, source="quiet.wav")})[0]["spectrogram"]
     inputs = {"content": c, "style": s, which: silent}
     with pytest.raises(InputFileError, match=f"{which} 'quiet.wav' is silent; feature_style needs a clip with sound in it"):
         run_node(FeatureStyle, inputs, weights="random", iterations=1)
