@@ -115,7 +115,7 @@ MORPH_AMOUNT = 0.5  # half-way between the two envelopes per band, in dB
 MORPH_BANDS = 64  # mel bands of the envelopes, as the quality measures' mel resolution
 MORPH_MAX_BOOST_DB = 30.0  # above this, a near-silent bin would be raised into hiss
 # layer: the share of the reference under the signal, both at equal RMS first (the bench's mixes' rule).
-# 0.06 is what beyond_paper.yaml measured best (README, "Sounding like the style").
+# 0.06 is what beyond_paper.yaml measured best (docs/quality.md, "The levers, measured").
 LAYER_AMOUNT = 0.06
 
 # Where computed style targets are kept between runs (nodes/_style/cache.py), keyed by content hashes.

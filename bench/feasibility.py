@@ -152,8 +152,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     report = json.loads(args.frontier.read_text())
-    st = report["settings"][0] if isinstance(report["settings"], list) else report["settings"]
-    if st.get("source") != "devset":
+    clip_source, content_seconds, style_seconds, excerpt = quality_bench.clip_settings(report)
+    if clip_source != "devset":
         raise SystemExit(f"{args.frontier}: not a --source devset report; pass one of bench/results/quality_devset_*.json")
     rows = report["rows"]
     pairs = args.pairs.split(",") if args.pairs else list(dict.fromkeys(r["pair"] for r in rows))
@@ -167,8 +167,8 @@ def main(argv=None) -> int:
         ref = next((r for r in rows if r["pair"] == pair and r["config"] == "content"), None)
         if ref is None:
             raise SystemExit(f"{args.frontier} has no pair {pair}; pick from {sorted({r['pair'] for r in rows})}")
-        content, style, other = quality_bench.clips_of(devset, tuple(pair.split("+")), st["content_seconds"],
-                                               st["style_seconds"], st.get("excerpt", 0))
+        content, style, other = quality_bench.clips_of(devset, tuple(pair.split("+")), content_seconds, style_seconds,
+                                                       excerpt)
         for fraction in (float(f) for f in args.fractions.split(",")):
             t0 = time.perf_counter()
             start = quality_bench.mix(content, other, fraction)
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
             for label, x in (("mix", start), ("optimised", y)):
                 row = quality_bench.measure(x, content, style, tagger)
                 row["position"] = float(np.mean(list(quality.positions(row, ref).values())))
-                out = {"pair": pair, "fraction": fraction, "signal": label, "seconds": seconds,
+                out = {"pair": pair, "fraction": fraction, "signal": label, "seconds": seconds if label == "optimised" else 0.0,
                        "content_correlation": row["content_correlation"], "position": row["position"],
                        "objective_margin": row["position"] - float(np.interp(row["content_correlation"],
                                                                               *quality_bench.frontier(rows, pair, "position")))}
@@ -188,7 +188,7 @@ def main(argv=None) -> int:
                 results.append(out)
                 tag = f"  tagger {out['tagger_ratio']:.3f} ({out['tagger_margin']:+.3f})" if "tagger_margin" in out else ""
                 print(f"{pair:17s} {fraction:4.2f} {label:9s} content {out['content_correlation']:.4f}  objective "
-                      f"{out['position']:.3f} ({out['objective_margin']:+.3f}){tag}  {seconds:.0f} s", flush=True)
+                      f"{out['position']:.3f} ({out['objective_margin']:+.3f}){tag}  {out['seconds']:.0f} s", flush=True)
     if args.json:
         args.json.write_text(json.dumps({"settings": vars(args) | {"frontier": str(args.frontier), "json": str(args.json)},
                                          "rows": results}, indent=1))

@@ -121,7 +121,7 @@ LAYERED.update({"balanced_b234+layer06": ("pre_logmag_a03_b234", 0.06), "balance
                 "balanced_b234_c3+layer06": ("pre_logmag_a03_b234_c3", 0.06),
                 "balanced_b234_c2+layer06": ("pre_logmag_a03_b234_c2", 0.06)})
 FEATURE.update({name: FEATURE[base] for name, (base, _) in LAYERED.items()})
-# Measured on the two open pairs (README, "Tried and not kept"): the Gram per range of the mel axis
+# Measured on the two open pairs (docs/quality.md, "Four more levers, aimed at the two open pairs"): the Gram per range of the mel axis
 # (gram_bands), more style (alpha 0.1, 0.03, 80 iterations) under more layer, morph under the layer,
 # morph as the start of the banded Gram, and a rhythm loss. Most also feed gl_refine (PHASES_FOR).
 _B234 = {"style_blocks": [2, 3, 4]}

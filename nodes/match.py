@@ -26,7 +26,7 @@ class Match(ReferenceNode):
             Param("by_percussive", "bool", False, "scale strength by the reference's percussive share (the part "
                   "of its energy harmonic-percussive separation calls percussive, 0–1): a drum loop's colour is its "
                   "long-term spectrum, an instrument's is in its partials, which a spectrum match blurs "
-                  "(measured in README, \"Four more levers\")"),
+                  "(measured in docs/quality.md, \"Four more levers on the five pairs still short\")"),
             Param("max_peak_db", "float", -1.0, "after every step, turn down so the peak stays below this",
                   min=-60.0, max=6.0, unit="dBFS"),
         ),
