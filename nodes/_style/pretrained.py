@@ -198,11 +198,6 @@ class PretrainedLoss:
             self.style_frames = {b: frame_statistics(style[b - 1], gram_bands)
                                  for b in (self.style_blocks if frame_stats else ())}
 
-    def __call__(self, power: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(content, style, rhythm) losses; rhythm is 0 without rhythm_seconds."""
-        terms = self.terms(power)
-        return terms["content"], terms["style"], terms["rhythm"]
-
     def terms(self, power: torch.Tensor) -> dict[str, torch.Tensor]:
         """The losses by name: content, style, rhythm (0 without rhythm_seconds), frame (0 without frame_stats)."""
         feats = self.net(power, self.upto)

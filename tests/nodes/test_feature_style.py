@@ -38,7 +38,8 @@ def test_gradients_flow_through_the_front_end_to_the_log_magnitude(rng, pretrain
     style = noise(rng, seconds=0.5)[0]
     loss = pt.PretrainedLoss(net, _power(content), _power(style))
     z = torch.log1p(_power(content).sqrt()).requires_grad_(True)
-    c, s, _ = loss(torch.expm1(z) ** 2)
+    terms = loss.terms(torch.expm1(z) ** 2)
+    c, s = terms["content"], terms["style"]
     (c + s).backward()
     c, s = c.detach(), s.detach()
     g = z.grad
@@ -60,7 +61,8 @@ def test_pretrained_weights_load_into_the_architecture():
 def test_pretrained_loss_vanishes_at_its_targets(rng):
     net = _net(False)
     p = _power(noise(rng, seconds=0.5)[0])
-    c, s, r = pt.PretrainedLoss(net, p, p, rhythm_seconds=0.2)(p)
+    terms = pt.PretrainedLoss(net, p, p, rhythm_seconds=0.2).terms(p)
+    c, s, r = terms["content"], terms["style"], terms["rhythm"]
     assert float(c) < 1e-10 and float(s) < 1e-10 and float(r) < 1e-10
 
 
@@ -79,9 +81,9 @@ def test_band_grams_tell_the_register_that_one_gram_pools_away(rng):
 def test_banded_style_loss_vanishes_at_its_target_and_one_band_is_the_plain_gram(rng):
     net = _net(False)
     p, q = _power(noise(rng, seconds=0.5)[0]), _power(chirp(seconds=0.5)[0])
-    assert float(pt.PretrainedLoss(net, p, p, gram_bands=4)(p)[1]) < 1e-10
-    _, banded, _ = pt.PretrainedLoss(net, q, p, gram_bands=4)(q)
-    _, one, _ = pt.PretrainedLoss(net, q, p, gram_bands=1)(q)
+    assert float(pt.PretrainedLoss(net, p, p, gram_bands=4).terms(p)["style"]) < 1e-10
+    banded = pt.PretrainedLoss(net, q, p, gram_bands=4).terms(q)["style"]
+    one = pt.PretrainedLoss(net, q, p, gram_bands=1).terms(q)["style"]
     feats_q, feats_p = net(q), net(p)
     plain = sum(((pt.gram(feats_q[b]) - pt.gram(feats_p[b])) ** 2).sum() / (pt.gram(feats_p[b]) ** 2).sum() for b in range(4))
     torch.testing.assert_close(one, plain)
@@ -109,11 +111,11 @@ def test_rhythm_loss_pulls_towards_the_styles_beat(rng):
     gate = (np.sin(2 * np.pi * 4 * np.arange(steady.size) / SR) > 0).astype(np.float32)
     pulsed = steady * gate
     loss = pt.PretrainedLoss(net, _power(steady), _power(pulsed), style_blocks=(2,), rhythm_seconds=1.0)
-    _, _, far = loss(_power(steady))
-    _, _, near = loss(_power(pulsed))
+    far = loss.terms(_power(steady))["rhythm"]
+    near = loss.terms(_power(pulsed))["rhythm"]
     assert float(near) < 1e-10 < float(far)
     z = torch.log1p(_power(steady).sqrt()).requires_grad_(True)
-    loss(torch.expm1(z) ** 2)[2].backward()
+    loss.terms(torch.expm1(z) ** 2)["rhythm"].backward()
     assert torch.isfinite(z.grad).all() and float(z.grad.abs().sum()) > 0
 
 
@@ -274,7 +276,7 @@ def test_consistent_domain_measures_its_loss_on_the_signal_it_returns(rng):
         again = _reanalysed(spec)
         off[domain] = float(np.max(np.abs(again - spec.magnitude)))
         with torch.no_grad():
-            style_loss = float(targets(torch.from_numpy(np.expm1(again).astype(np.float32)) ** 2)[1])
+            style_loss = float(targets.terms(torch.from_numpy(np.expm1(again).astype(np.float32)) ** 2)["style"])
         heard[domain] = abs(style_loss - rec["history"]["style_loss"][-1]) / rec["history"]["style_loss"][-1]
     assert off["consistent"] < 1e-3 < 0.05 < off["logmag"], off
     assert heard["consistent"] < 1e-3 < 0.05 < heard["logmag"], heard
@@ -353,8 +355,8 @@ def test_random_beta_is_the_random_weight_gram_of_the_signal_it_returns(rng):
     targets = pt.PretrainedLoss(pt.FeatureNet(pt.random_weights(3)), torch.from_numpy(c.linear_magnitude()[0]) ** 2,
                                 torch.from_numpy(s.linear_magnitude().mean(axis=0)) ** 2, style_blocks=(2, 3, 4))
     with torch.no_grad():
-        at_start = float(targets(torch.from_numpy(c.linear_magnitude()[0]) ** 2)[1])
-        heard = float(targets(torch.from_numpy(np.expm1(_reanalysed(spec["spectrogram"])).astype(np.float32)) ** 2)[1])
+        at_start = float(targets.terms(torch.from_numpy(c.linear_magnitude()[0]) ** 2)["style"])
+        heard = float(targets.terms(torch.from_numpy(np.expm1(_reanalysed(spec["spectrogram"])).astype(np.float32)) ** 2)["style"])
     # Another seed's net scores these within 1 % (its Grams are alike in the large), hence the tight tolerance.
     assert at_start == pytest.approx(h["random_style_loss"][0], rel=1e-4)
     assert heard == pytest.approx(h["random_style_loss"][-1], rel=1e-4)
