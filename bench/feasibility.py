@@ -60,10 +60,11 @@ class TorchMeasures:
 
     @staticmethod
     def correlation(a, b):
+        """quality.content_correlation of two log-spectrograms: Pearson over the frames both have."""
+        from nodes._style.core import correlation
+
         frames = min(a.shape[1], b.shape[1])
-        a, b = a[:, :frames].reshape(-1), b[:, :frames].reshape(-1)
-        a, b = a - a.mean(), b - b.mean()
-        return a @ b / (a.norm() * b.norm())
+        return correlation(a[:, :frames], b[:, :frames])
 
     def _onset_autocorrelation(self, mel_db, lags: int):
         torch = self.torch
