@@ -198,8 +198,8 @@ for _tag, _extra in (("_r1s025", {"rhythm_weight": 1.0, "rhythm_seconds": 0.25})
                      ("_r03s025", {"rhythm_weight": 0.3, "rhythm_seconds": 0.25})):
     _held(f"holdc_b234_s10_rb3{_tag}", {**FEATURE["holdc_b234_s10_rb3"], **_extra}, 0.10)
 _held("holdc_b234_s10_rb10", {**FEATURE["holdc_b234_s10_rb3"], "random_beta": 10.0}, 0.10)
-# The match node's long-term spectrum (a share of it) after beyond_paper's styled output, under its layer; "pmatch"
-# scales that share by the style's percussive share (by_percussive: drum styles only), as beyond_paper's colour.
+
+
 def _matched(base: str, tag: str, strength: float, extra: dict) -> None:
     """The held configuration ``base`` (10 % start), then the match node by ``strength``, then the 6 % layer."""
     name = f"{base}+{tag}{round(10 * strength):02d}+layer06"
@@ -208,6 +208,8 @@ def _matched(base: str, tag: str, strength: float, extra: dict) -> None:
     LAYERED[name] = (name, 0.06)
 
 
+# The match node's long-term spectrum (a share of it) after beyond_paper's styled output, under its layer; "pmatch"
+# scales that share by the style's percussive share (by_percussive: drum styles only), as beyond_paper's colour.
 for _tag, _strengths, _extra in (("match", (0.3, 0.6), {}), ("pmatch", (0.3, 0.5), {"by_percussive": True})):
     for _strength in _strengths:
         _matched("holdc_b234_s10_rb3", _tag, _strength, _extra)
