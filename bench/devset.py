@@ -14,12 +14,17 @@ folder from recorded samples that the packages ship, and writes LICENSES.md besi
 - amen / breakbeat / tabla / compus: Sonic Pi's recorded loops (CC0), tiled.
 - held out: guitar (Ode to Joy) and flute (Greensleeves), another trumpet and another violin phrase, all
   FluidSynth renders as above; Sonic Pi's electric, amen_full, safari, garzul and perc2 loops.
+- fresh: harp (a phrase after Scarborough Fair) and clarinet (Frere Jacques), a third trumpet and a third
+  violin phrase, FluidSynth renders; a 90 bpm beat on Hydrogen's TR808EmulationKit; Sonic Pi's perc1,
+  industrial, mehackit1 and mehackit2 loops.
 
 The pairs are the paper's five kinds, each kind with other recordings than the others where the
 packages allow. HELD_OUT_PAIRS are five more of the same kinds, from recordings and phrases no choice of
 the bench was made on (the one real voice excepted, under another drum loop): run them with
 `bench/quality.py --source devset --held-out` to see whether a choice made on PAIRS holds on other
-material. The generated pairs of bench/signals.py stay for the tests.
+material. FRESH_PAIRS are five more again, added after every choice made on the other ten (and after a
+rule was read off them), so that such a rule has a check left: `--fresh`. The generated pairs of
+bench/signals.py stay for the tests.
 """
 from __future__ import annotations
 
@@ -35,11 +40,12 @@ import numpy as np
 
 SR = 44100
 CLIP_SECONDS = 30.0  # long enough for 10 s content, 10 s style and a second style excerpt
-VERSION = 2  # bump when a clip changes, so cached sets are rebuilt
+VERSION = 3  # bump when a clip changes, so cached sets are rebuilt
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 ALSA_SOUNDS = Path("/usr/share/sounds/alsa")
 ROCK_KIT = Path("/usr/share/hydrogen/data/drumkits/GMRockKit")
+TR808_KIT = Path("/usr/share/hydrogen/data/drumkits/TR808EmulationKit")
 SOUND_FONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 # The paper's kinds of pair (content, style), with the clip that plays each role.
@@ -47,10 +53,16 @@ PAIRS = (("speech", "rock"), ("piano", "trumpet"), ("piano", "amen"), ("tabla", 
 # The same five kinds from other recordings and phrases, for a held-out check (none of them was tuned on).
 HELD_OUT_PAIRS = (("speech", "electric"), ("guitar", "trumpet2"), ("flute", "amen_full"), ("safari", "garzul"),
                   ("perc2", "violin2"))
+# Five more again, made after every choice so far: the one real voice again, everything else new.
+FRESH_PAIRS = (("speech", "tr808"), ("harp", "trumpet3"), ("clarinet", "mehackit1"), ("perc1", "industrial"),
+               ("mehackit2", "violin3"))
 KINDS = {"speech+rock": "speech+drums", "piano+trumpet": "instrumental+trumpet", "piano+amen": "instrumental+drums",
          "tabla+breakbeat": "rhythm+drums", "compus+violin": "rhythm+violin",
          "speech+electric": "speech+drums", "guitar+trumpet2": "instrumental+trumpet",
-         "flute+amen_full": "instrumental+drums", "safari+garzul": "rhythm+drums", "perc2+violin2": "rhythm+violin"}
+         "flute+amen_full": "instrumental+drums", "safari+garzul": "rhythm+drums", "perc2+violin2": "rhythm+violin",
+         "speech+tr808": "speech+drums", "harp+trumpet3": "instrumental+trumpet",
+         "clarinet+mehackit1": "instrumental+drums", "perc1+industrial": "rhythm+drums",
+         "mehackit2+violin3": "rhythm+violin"}
 
 def _rendered(what: str) -> tuple[str, str, str]:
     """(package, source, licence) of a FluidSynth render from the FluidR3 GM sound font."""
@@ -79,6 +91,14 @@ LICENCES = {
     "trumpet2": _rendered("program 56 (Trumpet); another phrase written here"),
     "violin2": _rendered("program 40 (Violin); another phrase written here"),
     **{loop: _sonic_pi(loop) for loop in ("electric", "amen_full", "safari", "garzul", "perc2")},
+    "tr808": ("hydrogen-data (Debian)", "drumkits/TR808EmulationKit (ArtemioLabs): 808 kick, snare, clap, hats; "
+              "a 90 bpm pattern written here", "GPL-2+ (package copyright); drumkit.xml says GPL"),
+    "harp": _rendered("program 46 (Orchestral Harp); a melody after Scarborough Fair (traditional, public domain) "
+                      "over a bass written here"),
+    "clarinet": _rendered("program 71 (Clarinet); melody: Frere Jacques (traditional, public domain)"),
+    "trumpet3": _rendered("program 56 (Trumpet); a third phrase written here"),
+    "violin3": _rendered("program 40 (Violin); a third phrase written here"),
+    **{loop: _sonic_pi(loop) for loop in ("perc1", "industrial", "mehackit1", "mehackit2")},
 }
 APT_PACKAGES = ("sonic-pi-samples", "hydrogen-data", "fluidsynth", "fluid-soundfont-gm", "alsa-utils")
 
@@ -104,6 +124,16 @@ GREENSLEEVES = [(69, 1), (72, 2), (74, 1), (76, 1.5), (77, .5), (76, 1), (74, 2)
 TRUMPET2 = [(67, .5), (72, .5), (76, .5), (79, 1.5), (76, .5), (79, 2), (None, .5), (77, .5), (76, .5), (74, .5),
             (72, 1), (74, 1), (76, 2), (None, 1), (72, .5), (76, .5), (79, .5), (84, 2), (81, 1), (79, 1), (77, 1),
             (76, 2), (None, 1)]
+# The fresh phrases: Scarborough Fair (traditional) in D dorian, Frere Jacques (traditional) in C.
+SCARBOROUGH = [(62, 2), (62, 1), (69, 2), (69, 1), (64, 1.5), (65, .5), (64, 1), (62, 3), (None, 1), (69, 1),
+               (72, 2), (74, 1), (72, 2), (69, 1), (71, 1), (67, 1), (69, 1), (69, 3), (None, 2)]
+SCARBOROUGH_BASS = [(50, 6), (48, 6), (45, 6), (50, 6)]
+FRERE_JACQUES = [(60, 1), (62, 1), (64, 1), (60, 1)] * 2 + [(64, 1), (65, 1), (67, 2)] * 2 + \
+    [(67, .5), (69, .5), (67, .5), (65, .5), (64, 1), (60, 1)] * 2 + [(60, 1), (55, 1), (60, 2)] * 2
+TRUMPET3 = [(62, .5), (66, .5), (69, .5), (74, 1.5), (None, .5), (74, .5), (73, .5), (71, .5), (69, 1), (66, 1),
+            (69, 2), (None, 1), (71, .5), (73, .5), (74, 1), (76, 1), (78, 1.5), (76, .5), (74, 2), (None, 1)]
+VIOLIN3 = [(62, 1.5), (65, .5), (69, 2), (67, 1), (65, 1), (64, 2), (62, 1), (None, .5), (61, .5), (62, 1),
+           (64, 1), (65, 1), (69, 1), (74, 3), (72, 1), (70, 2), (69, 2), (None, 1)]
 VIOLIN2 = [(69, 2), (72, 1), (76, 1), (74, 2), (72, 1), (71, 1), (69, 3), (None, 1), (64, 1), (69, 1), (72, 1),
            (76, 1), (77, 2), (76, 1), (74, 1), (72, 4), (None, 1)]
 
@@ -205,6 +235,27 @@ def _rock(bpm: float = 120.0) -> np.ndarray:
     return _fit(out[:n])
 
 
+def _tr808(bpm: float = 90.0) -> np.ndarray:
+    """Sixteenth-note grid: kick on 1, the and of 2 and 3; snare + clap on 2 and 4; closed hats on eighths, an
+    open hat on the and of 4."""
+    hit = {k: _read(TR808_KIT / f"808_{k}.flac") for k in ("Kick_Long", "Snare_1", "Clap", "Hat_Closed", "Hat_Open")}
+    step = 60 / bpm / 4
+    n = int(CLIP_SECONDS * SR)
+    out = np.zeros(n + 4 * SR)
+    for i in range(int(CLIP_SECONDS / step) + 1):
+        beat = i % 16
+        names = ["Hat_Open" if beat == 14 else "Hat_Closed"] if beat % 2 == 0 else []
+        if beat in (0, 6, 8):
+            names.append("Kick_Long")
+        if beat in (4, 12):
+            names += ["Snare_1", "Clap"]
+        start = int(i * step * SR)
+        for name in names:
+            s = hit[name]
+            out[start:start + s.size] += s[:out.size - start]
+    return _fit(out[:n])
+
+
 def _loop(name: str) -> np.ndarray:
     return _fit(_read(SONIC_PI / f"loop_{name}.flac"))
 
@@ -228,6 +279,12 @@ BUILDERS = {
     "safari": lambda: _loop("safari"),
     "garzul": lambda: _loop("garzul"),
     "perc2": lambda: _loop("perc2"),
+    "tr808": _tr808,
+    "harp": lambda: _fit(_render([(46, SCARBOROUGH), (46, SCARBOROUGH_BASS)], bpm=120), tile=False),
+    "clarinet": lambda: _fit(_render([(71, FRERE_JACQUES)], bpm=112), tile=False),
+    "trumpet3": lambda: _fit(_render([(56, TRUMPET3)], bpm=96)),
+    "violin3": lambda: _fit(_render([(40, VIOLIN3)], bpm=66)),
+    **{loop: (lambda loop=loop: _loop(loop)) for loop in ("perc1", "industrial", "mehackit1", "mehackit2")},
 }
 
 
@@ -255,7 +312,8 @@ def build(target: Path | None = None, quiet: bool = False) -> Path:
     (target / "LICENSES.md").write_text("\n".join(lines) + "\n")
     manifest.write_text(json.dumps({"version": VERSION, "sample_rate": SR, "clips": sorted(BUILDERS),
                                     "pairs": ["+".join(p) for p in PAIRS],
-                                    "held_out_pairs": ["+".join(p) for p in HELD_OUT_PAIRS]}, indent=1))
+                                    "held_out_pairs": ["+".join(p) for p in HELD_OUT_PAIRS],
+                                    "fresh_pairs": ["+".join(p) for p in FRESH_PAIRS]}, indent=1))
     return target
 
 

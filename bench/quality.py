@@ -2,7 +2,7 @@
 
     python bench/quality.py [--content-seconds 3] [--iterations 50] [--n-filters 512] [--configs a,b]
                             [--pairs speech+drums,...] [--json out/quality.json] [--tagger]
-                            [--source devset [--held-out | --excerpt 1]]
+                            [--source devset [--held-out | --fresh] [--excerpt N]]
 
 For each pair (content, style) it writes the generated clips (bench/signals.py), runs the
 style-transfer graph once per optimiser configuration (each run feeds several istft branches, so
@@ -821,8 +821,12 @@ def main(argv=None) -> int:
     ap.add_argument("--excerpt", type=int, default=0, help="which excerpts of the recordings (0: the first; 1: "
                     "the next ones, a held-out check of choices made on 0)")
     ap.add_argument("--pairs", default=None, help="comma-separated content+style (default: every pair of --source)")
-    ap.add_argument("--held-out", action="store_true", help="with --source devset: the held-out pairs (other "
-                    "recordings of the same five kinds, devset.HELD_OUT_PAIRS) instead of the tuning pairs")
+    which_pairs = ap.add_mutually_exclusive_group()
+    which_pairs.add_argument("--held-out", action="store_true", help="with --source devset: the held-out pairs "
+                             "(other recordings of the same five kinds, devset.HELD_OUT_PAIRS) instead of the tuning "
+                             "pairs")
+    which_pairs.add_argument("--fresh", action="store_true", help="with --source devset: the fresh pairs (five more "
+                             "of the same kinds, added after every choice made on the other ten: devset.FRESH_PAIRS)")
     ap.add_argument("--no-features", action="store_true", help="skip the hand-made-feature evaluator")
     ap.add_argument("--features", action="store_true", help="with --from-json: re-compute the hand-made-feature "
                     "distance of every stored output")
@@ -840,11 +844,13 @@ def main(argv=None) -> int:
     unknown = [c for c in args.configs if c not in OPTIMISERS and c not in POST and c not in FEATURE]
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
-    if args.held_out and (args.source != "devset" or args.pairs is not None):
-        ap.error("--held-out picks the devset's held-out pairs: use it with --source devset and without --pairs")
+    for flag, chosen, which in (("--held-out", args.held_out, "held-out"), ("--fresh", args.fresh, "fresh")):
+        if chosen and (args.source != "devset" or args.pairs is not None):
+            ap.error(f"{flag} picks the devset's {which} pairs: use it with --source devset and without --pairs")
     if args.pairs is None:
         clips = source(args.source)
-        args.pairs = ",".join(f"{c}+{s}" for c, s in (clips.HELD_OUT_PAIRS if args.held_out else clips.PAIRS))
+        chosen = clips.HELD_OUT_PAIRS if args.held_out else clips.FRESH_PAIRS if args.fresh else clips.PAIRS
+        args.pairs = ",".join(f"{c}+{s}" for c, s in chosen)
     pairs = [tuple(p.split("+")) for p in args.pairs.split(",") if p]
     import torch
 

@@ -163,12 +163,31 @@ def test_the_held_out_pairs_are_new_pairs_of_the_same_five_kinds_with_licences(b
         assert name in devset.BUILDERS and name in devset.LICENCES
 
 
-def test_held_out_needs_the_devset_and_no_pair_list(bench, capsys):
-    for argv in (["--held-out"],  # the generated pairs have no held-out set
-                 ["--held-out", "--source", "devset", "--pairs", "piano+amen"]):
-        with pytest.raises(SystemExit):
-            bench.main(argv)
-        assert "--held-out picks the devset's held-out pairs" in capsys.readouterr().err
+def test_the_fresh_pairs_are_a_third_set_of_the_same_five_kinds_with_licences(bench):
+    import devset
+
+    earlier = [devset.PAIRS, devset.HELD_OUT_PAIRS]
+    fresh = {"+".join(p) for p in devset.FRESH_PAIRS}
+    assert len(fresh) == 5 and not fresh & {"+".join(p) for pairs in earlier for p in pairs}
+    kinds = sorted(devset.KINDS["+".join(p)] for p in devset.PAIRS)
+    assert sorted(devset.KINDS[p] for p in fresh) == kinds
+    # no clip of the fresh pairs was in an earlier pair, the one real voice excepted
+    used = {n for pairs in earlier for p in pairs for n in p}
+    assert {n for p in devset.FRESH_PAIRS for n in p} & used == {"speech"}
+    for name in {n for p in devset.FRESH_PAIRS for n in p}:
+        assert name in devset.BUILDERS and name in devset.LICENCES
+
+
+def test_held_out_and_fresh_need_the_devset_and_no_pair_list(bench, capsys):
+    for flag, which in (("--held-out", "held-out"), ("--fresh", "fresh")):
+        for argv in ([flag],  # the generated pairs have no held-out or fresh set
+                     [flag, "--source", "devset", "--pairs", "piano+amen"]):
+            with pytest.raises(SystemExit):
+                bench.main(argv)
+            assert f"{flag} picks the devset's {which} pairs" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--held-out", "--fresh", "--source", "devset"])
+    assert "not allowed with argument" in capsys.readouterr().err  # two different sets of pairs: one at a time
 
 
 def _plans(bench, names):
