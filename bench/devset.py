@@ -213,14 +213,24 @@ def _speech() -> np.ndarray:
     return _fit(np.concatenate(parts))  # ~11 s of voice, tiled to the clip length
 
 
-def _rock(bpm: float = 120.0) -> np.ndarray:
-    """Kick on 1 and 3 (and the and of 3), snare on 2 and 4, eighth hats, a crash every 4 bars."""
-    hit = {k: _read(ROCK_KIT / f"{k}.wav") for k in ("Kick-Med", "Snare-Med", "HatClosed-Med", "HatClosed-Soft",
-                                                      "Crash-Soft")}
-    step = 60 / bpm / 2  # eighth notes
+def _sequence(hits: dict[str, np.ndarray], step: float, names_at) -> np.ndarray:
+    """A clip of drum hits on a grid of `step` seconds: names_at(i) names the hits that sound at step i."""
     n = int(CLIP_SECONDS * SR)
     out = np.zeros(n + 4 * SR)
     for i in range(int(CLIP_SECONDS / step) + 1):
+        start = int(i * step * SR)
+        for name in names_at(i):
+            s = hits[name]
+            out[start:start + s.size] += s[:out.size - start]
+    return _fit(out[:n])
+
+
+def _rock(bpm: float = 120.0) -> np.ndarray:
+    """Kick on 1 and 3 (and the and of 3), snare on 2 and 4, eighth hats, a crash every 4 bars."""
+    hits = {k: _read(ROCK_KIT / f"{k}.wav") for k in ("Kick-Med", "Snare-Med", "HatClosed-Med", "HatClosed-Soft",
+                                                       "Crash-Soft")}
+
+    def names_at(i: int) -> list[str]:  # i counts eighth notes
         names = ["HatClosed-Med" if i % 2 == 0 else "HatClosed-Soft"]
         if i % 8 in (0, 4, 5):
             names.append("Kick-Med")
@@ -228,32 +238,26 @@ def _rock(bpm: float = 120.0) -> np.ndarray:
             names.append("Snare-Med")
         if i % 32 == 0:
             names.append("Crash-Soft")
-        start = int(i * step * SR)
-        for name in names:
-            s = hit[name]
-            out[start:start + s.size] += s[:out.size - start]
-    return _fit(out[:n])
+        return names
+
+    return _sequence(hits, 60 / bpm / 2, names_at)
 
 
 def _tr808(bpm: float = 90.0) -> np.ndarray:
-    """Sixteenth-note grid: kick on 1, the and of 2 and 3; snare + clap on 2 and 4; closed hats on eighths, an
-    open hat on the and of 4."""
-    hit = {k: _read(TR808_KIT / f"808_{k}.flac") for k in ("Kick_Long", "Snare_1", "Clap", "Hat_Closed", "Hat_Open")}
-    step = 60 / bpm / 4
-    n = int(CLIP_SECONDS * SR)
-    out = np.zeros(n + 4 * SR)
-    for i in range(int(CLIP_SECONDS / step) + 1):
-        beat = i % 16
-        names = ["Hat_Open" if beat == 14 else "Hat_Closed"] if beat % 2 == 0 else []
-        if beat in (0, 6, 8):
+    """Kick on 1, on the and of 2 and on 3; snare + clap on 2 and 4; closed hats on the eighths, an open hat
+    on the and of 4."""
+    hits = {k: _read(TR808_KIT / f"808_{k}.flac") for k in ("Kick_Long", "Snare_1", "Clap", "Hat_Closed", "Hat_Open")}
+
+    def names_at(i: int) -> list[str]:  # i counts sixteenth notes
+        step = i % 16
+        names = ["Hat_Open" if step == 14 else "Hat_Closed"] if step % 2 == 0 else []
+        if step in (0, 6, 8):
             names.append("Kick_Long")
-        if beat in (4, 12):
+        if step in (4, 12):
             names += ["Snare_1", "Clap"]
-        start = int(i * step * SR)
-        for name in names:
-            s = hit[name]
-            out[start:start + s.size] += s[:out.size - start]
-    return _fit(out[:n])
+        return names
+
+    return _sequence(hits, 60 / bpm / 4, names_at)
 
 
 def _loop(name: str) -> np.ndarray:
