@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -344,5 +343,16 @@ def clip_frames(name: str, folder: Path | None = None) -> int:
     return soundfile.info(str(build(folder, quiet=True) / f"{name}.wav")).frames
 
 
+def main(argv: list[str] | None = None) -> Path:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Build the quality bench's development set of real recordings.")
+    parser.add_argument("cache_dir", nargs="?", type=Path, default=None,
+                        help="where the clips go (default: $AUDIOSTYLE_DEVSET or ~/.cache/audiostyle/devset)")
+    folder = build(parser.parse_args(argv).cache_dir)
+    print(folder)
+    return folder
+
+
 if __name__ == "__main__":
-    print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else None))
+    main()

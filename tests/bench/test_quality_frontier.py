@@ -352,3 +352,13 @@ def test_a_complete_report_with_tagger_scores_re_scores_without_the_tagger(bench
                                "rows": rows, "load_average_start": [0.0] * 3, "load_average_end": [0.0] * 3}))
     with pytest.raises(SystemExit, match="need the tagger too"):
         bench.main(["--from-json", str(old)])
+
+
+def test_devset_help_prints_usage_and_builds_nothing(bench, tmp_path, monkeypatch, capsys):
+    import devset
+
+    monkeypatch.chdir(tmp_path)  # before: `devset.py --help` assembled the whole set into ./--help
+    with pytest.raises(SystemExit) as stop:
+        devset.main(["--help"])
+    assert stop.value.code == 0 and "cache_dir" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
