@@ -103,6 +103,8 @@ FEATURE_STYLE_PRESETS = {
 # feature_style's hold_content: the weight of (target − correlation)² below the start's content correlation.
 # Large, so the floor holds to about 0.003 (measured on the devset) and the style term spends everything above it.
 FEATURE_HOLD_CONTENT_WEIGHT = 1000.0
+# hold_scale: mel, the bands its correlation is taken over (the pretrained network's front end has 96)
+FEATURE_HOLD_MEL_BANDS = 96
 
 # feature_style's consistent domain optimises log(|S| + this): a floor far below any audible bin, so that
 # digitally silent bins have a finite start.

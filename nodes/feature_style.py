@@ -67,6 +67,10 @@ class FeatureStyle(Node):
                   "light mix as the start (a layer of the style under the content), the output keeps as much "
                   "of the content as that mix and the style loss spends the rest. Needs the start input; "
                   "alpha still adds its content loss (0: none)"),
+            Param("hold_scale", "choice", "linear", "what hold_content correlates: linear: the STFT's bins, as the "
+                  "bench's content measure; mel: mel bands, so that the bass weighs as much as the network's front end "
+                  "gives it (over linear bins a change below 250 Hz is cheap); measured worse (docs/quality.md)",
+                  choices=("linear", "mel")),
             Param("content_block", "int", 4, "conv block whose features make the content loss", min=1, max=4),
             Param("domain", "choice", "logmag", "logmag: optimise the log-magnitude, output with the content's phase; "
                   "consistent: the same, with the loss measured on the STFT of the signal it makes (what the ISTFT "
@@ -132,7 +136,8 @@ class FeatureStyle(Node):
         cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
                                rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"],
-                               random_beta=p["random_beta"], frame_weight=p["frame_weight"])
+                               random_beta=p["random_beta"], frame_weight=p["frame_weight"],
+                               hold_scale=p["hold_scale"])
         from ._style import pretrained as pt
 
         net = None

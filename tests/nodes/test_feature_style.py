@@ -304,6 +304,44 @@ def test_hold_content_keeps_the_starts_content_correlation_where_the_style_loss_
     assert s1 < s0  # while the style loss still falls
 
 
+def test_hold_scale_mel_weighs_the_bass_as_the_mel_axis_does(rng):
+    """Over the STFT's linear bins a change below 250 Hz (12 of 1025 bins) barely moves the floor; over mel
+    bands (hold_scale: mel) the bass weighs as the network's front end gives it."""
+    from nodes._style.feature_opt import _content_floor
+
+    mag = torch.from_numpy(np.abs(rng.standard_normal((1025, 40))).astype(np.float32) * 2.0)
+    bass = torch.from_numpy(np.arange(1025) * SR / 2048 < 250)
+    changed = mag.clone()
+    changed[bass] *= 4.0
+    penalty = {}
+    for scale in ("linear", "mel"):
+        floor = _content_floor(mag, mag, scale, sample_rate=SR, n_fft=2048)  # the start is the content: target 1
+        assert float(floor(mag)) == pytest.approx(0.0, abs=1e-6)
+        penalty[scale] = float(floor(changed))
+    assert penalty["mel"] > 5 * penalty["linear"] > 0
+
+
+def test_hold_scale_mel_holds_the_starts_mel_correlation_where_the_style_loss_alone_drops_it(rng):
+    from nodes._style.core import correlation
+    from nodes._style.feature_opt import _mel_projection
+
+    c, s = _spectrograms(rng)
+    mixed = Audio((chirp(seconds=1.0) + noise(rng, seconds=1.0, amp=0.3)).astype(np.float32), SR)
+    start = run_node(Stft, {"audio": mixed})[0]["spectrogram"]
+    mel = _mel_projection(SR, c.n_fft)
+
+    def mel_corr(sp):
+        def bands(x):
+            return torch.log1p(mel(torch.from_numpy(x.linear_magnitude()[0].astype(np.float32))))
+        return float(correlation(bands(sp), bands(c)))
+    out = {hold: run_node(FeatureStyle, {"content": c, "style": s, "start": start}, weights="random", iterations=8,
+                          alpha=0.0, domain="consistent", hold_content=hold, hold_scale="mel")[0]["spectrogram"]
+           for hold in (False, True)}
+    assert mel_corr(start) < 0.99
+    assert mel_corr(out[False]) < mel_corr(start) - 0.02  # the style loss alone takes the content away ...
+    assert mel_corr(out[True]) > mel_corr(start) - 0.005  # ... and the mel floor holds it
+
+
 def test_hold_content_without_a_start_fails_validation_naming_the_line(tmp_path, wav_file):
     from audiostyle_engine.errors import GraphValidationError
     from audiostyle_engine.run import prepare
