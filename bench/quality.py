@@ -224,6 +224,10 @@ _matched("holdc_b234_s10_rb3_it20", "pmatch", 0.5, {"by_percussive": True})  # w
 # The Grams of the deeper blocks only (3 and 4, both networks): block 2's are the most local texture, where the
 # optimiser sharpened partials and filled the bass (harp+trumpet3, perc2+violin2) without moving the tagger.
 _held("holdc_b34_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "style_blocks": [3, 4]}, 0.10)
+_held("holdc_b4_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "style_blocks": [4]}, 0.10)  # the deepest alone
+# The content floor over mel bands: over linear bins a change below 250 Hz is cheap for it (where the Grams filled
+# the bass) and one above 4 kHz dear (where a drum loop's hats are).
+_held("holdc_b234_s10_rb3_hmel", {**FEATURE["holdc_b234_s10_rb3"], "hold_scale": "mel"}, 0.10)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
