@@ -88,6 +88,8 @@ class FeatureStyle(Node):
                   "and gram_bands, through the same architecture with random weights (seed): untrained features "
                   "follow the style's spectral texture more literally (a drum loop's bursts) where trained ones "
                   "follow what a listener would name; 0: none", min=0.0),
+            Param("random_blocks", "list", None, "conv blocks (1-4) of random_beta's Gram (null: style_blocks)",
+                  nullable=True),
             Param("weights", "choice", "pretrained", "pretrained: aiSFX's trained weights; random: the same "
                   "architecture with random weights (a control)", choices=("pretrained", "random")),
             Param("seed", "int", None, "seed for the start's noise and random weights (null: the run's --seed, else 0)",
@@ -98,9 +100,12 @@ class FeatureStyle(Node):
     @classmethod
     def check_params(cls, params):
         problems = []
-        blocks = params["style_blocks"]
-        if not blocks or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 4 for b in blocks):
-            problems.append(ParamProblem("style_blocks", f"style_blocks={blocks!r} must list conv blocks 1 to 4"))
+        for name in ("style_blocks", "random_blocks"):
+            blocks = params[name]
+            if name == "random_blocks" and blocks is None:
+                continue
+            if not blocks or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 4 for b in blocks):
+                problems.append(ParamProblem(name, f"{name}={blocks!r} must list conv blocks 1 to 4"))
         p = {**params, **PRESETS.get(params["preset"], {})}
         # Caught here rather than minutes into a batch: the weights ship in a wheel that `pip install .` leaves
         # out (its own requirements pin old numpy and librosa). find_spec imports nothing.
@@ -164,6 +169,7 @@ class FeatureStyle(Node):
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
             z0 = variable.start(signal)
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, random_net=random_net, style_blocks=tuple(p["style_blocks"]),
+                                    random_blocks=tuple(p["random_blocks"]) if p["random_blocks"] is not None else None,
                                     content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
                                     n_fft=content.n_fft, hop_length=content.hop_length,
                                     start_mag=variable.magnitude(z0) if p["hold_content"] else None)

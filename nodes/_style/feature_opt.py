@@ -182,7 +182,7 @@ def _mel_projection(sample_rate: int, n_fft: int):
 
 def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor, style_mag: torch.Tensor, *,
                net=None, random_net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
-               n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None):
+               n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None, random_blocks=None):
     """loss(z) = alpha·content + beta·pretrained style + random_beta·random-weight style + rhythm_weight·rhythm
     + frame_weight·frame statistics + texture_weight·texture (+ the content floor with hold_content), and its parts.
 
@@ -199,7 +199,8 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
         pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands,
                                     cfg.rhythm_seconds if cfg.rhythm_weight > 0 else None, cfg.frame_weight > 0)
     if random_net is not None:  # only its Gram is read; its content block is the deepest style block
-        random_gram = PretrainedLoss(random_net, content_mag ** 2, style_mag ** 2, style_blocks, max(style_blocks),
+        random_blocks = style_blocks if random_blocks is None else random_blocks
+        random_gram = PretrainedLoss(random_net, content_mag ** 2, style_mag ** 2, random_blocks, max(random_blocks),
                                      gram_bands)
     if cfg.texture_weight > 0:
         from .texture import TextureLoss

@@ -410,6 +410,29 @@ def test_random_beta_beside_beta_adds_a_second_gram_term(rng):
     np.testing.assert_allclose(h["loss"], 1.5 * np.array(h["style_loss"]), rtol=1e-5)
 
 
+def test_random_blocks_give_the_random_weight_gram_its_own_blocks(rng):
+    """With weights: random both Grams read one network: over the same blocks they are equal (above); with
+    random_blocks the second is that network's Gram over those blocks, and style_blocks' term is unchanged."""
+    c, s = _spectrograms(rng)
+    run = dict(weights="random", iterations=1, alpha=0.0, beta=1.0, random_beta=1.0, style_blocks=[3, 4], seed=3)
+    same = run_node(FeatureStyle, {"content": c, "style": s}, **run)[1]["history"]
+    own = run_node(FeatureStyle, {"content": c, "style": s}, random_blocks=[2], **run)[1]["history"]
+    targets = pt.PretrainedLoss(pt.FeatureNet(pt.random_weights(3)), torch.from_numpy(c.linear_magnitude()[0]) ** 2,
+                                torch.from_numpy(s.linear_magnitude().mean(axis=0)) ** 2, style_blocks=(2,))
+    with torch.no_grad():
+        block2 = float(targets.terms(torch.from_numpy(c.linear_magnitude()[0]) ** 2)["style"])
+    assert own["style_loss"][0] == pytest.approx(same["style_loss"][0], rel=1e-6)
+    assert own["random_style_loss"][0] == pytest.approx(block2, rel=1e-4)
+    assert abs(own["random_style_loss"][0] - same["random_style_loss"][0]) > 0.01 * same["random_style_loss"][0]
+
+
+@pytest.mark.parametrize("blocks", [[], [5], [2, "3"]])
+def test_random_blocks_outside_1_to_4_fail_validation(blocks):
+    params = {p.name: p.default for p in FeatureStyle.spec.params}
+    problems = FeatureStyle.check_params({**params, "weights": "random", "random_blocks": blocks})
+    assert [p.param for p in problems] == ["random_blocks"]
+
+
 def test_frame_statistics_see_which_textures_sound_together_where_the_gram_cannot():
     """Two channels that fire at different mel positions, in the same frames or in alternate ones: every
     position-wise product is 0 either way, so the Grams are equal; the frame vectors' covariance has the
