@@ -228,6 +228,10 @@ _held("holdc_b4_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "style_blocks": [4]}
 # The content floor over mel bands: over linear bins a change below 250 Hz is cheap for it (where the Grams filled
 # the bass) and one above 4 kHz dear (where a drum loop's hats are).
 _held("holdc_b234_s10_rb3_hmel", {**FEATURE["holdc_b234_s10_rb3"], "hold_scale": "mel"}, 0.10)
+# Each network its own blocks: the deeper blocks gained on the tonal styles and lost on the drum loops, whose texture
+# block 2 carries; the random weights follow that texture more literally than the trained ones.
+_held("holdc_b34_r234_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "style_blocks": [3, 4], "random_blocks": [2, 3, 4]}, 0.10)
+_held("holdc_b234_r34_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "random_blocks": [3, 4]}, 0.10)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
