@@ -190,7 +190,8 @@ for _tag, _extra in (("_r1", {"rhythm_weight": 1.0}), ("_g4", {"gram_bands": 4})
 # What graphs/beyond_paper.yaml runs (random_beta 3) at its three starts, and with another seed's random weights.
 for _start in (0.06, 0.20):
     _held(f"holdc_b234_s{round(100 * _start):02d}_rb3", FEATURE["holdc_b234_s10_rb3"], _start)
-_held("holdc_b234_s10_rb3_seed1", {**FEATURE["holdc_b234_s10_rb3"], "seed": 1}, 0.10)
+for _seed in (1, 2):  # other random weights for random_beta: how far a seed alone moves each margin and the count
+    _held(f"holdc_b234_s10_rb3_seed{_seed}", {**FEATURE["holdc_b234_s10_rb3"], "seed": _seed}, 0.10)
 _held("holdc_b234_s10_rb3", FEATURE["holdc_b234_s10_rb3"], 0.10, layers=(0.06, 0.10, 0.15))  # more of the style under it
 # On the five pairs still short: a short-lag rhythm loss (lags up to 0.25 s: how bursty each texture is, not the
 # beat's period that the 2 s one imposes) and a heavier random-weight Gram.
