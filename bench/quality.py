@@ -2,7 +2,7 @@
 
     python bench/quality.py [--content-seconds 3] [--iterations 50] [--n-filters 512] [--configs a,b]
                             [--pairs speech+drums,...] [--json out/quality.json] [--tagger]
-                            [--source devset [--held-out | --fresh] [--excerpt N]]
+                            [--source devset [--held-out | --fresh | --all-sets] [--excerpt N]] [--jobs 2]
 
 For each pair (content, style) it writes the generated clips (bench/signals.py), runs the
 style-transfer graph once per optimiser configuration (each run feeds several istft branches, so
@@ -819,6 +819,36 @@ def rescore(args) -> int:
     return 0
 
 
+def job_argv(argv: list[str], pairs: list[tuple[str, str]], report: Path) -> list[str]:
+    """The arguments of one job of ``--jobs``: this run's, with its own pairs and report and no further jobs."""
+    takes_value, flags = {"--jobs", "--json", "--pairs"}, {"--held-out", "--fresh", "--all-sets"}
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg.split("=", 1)[0] in takes_value:
+            skip = "=" not in arg
+        elif arg not in flags:
+            kept.append(arg)
+    return kept + ["--pairs", ",".join("+".join(p) for p in pairs), "--json", str(report)]
+
+
+def run_jobs(argv: list[str], pairs: list[tuple[str, str]], args) -> int:
+    """--jobs: the pairs dealt round-robin to that many processes of this script, their reports merged as
+    --from-json merges them (each job's frontier and placebos are its own pairs', so nothing is re-measured)."""
+    import subprocess
+
+    chunks = [pairs[k::args.jobs] for k in range(min(args.jobs, len(pairs)))]
+    reports = [args.out / f"job{k}.json" for k in range(len(chunks))]
+    jobs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *job_argv(argv, chunk, report)])
+            for chunk, report in zip(chunks, reports)]
+    codes = [job.wait() for job in jobs]
+    if any(codes):
+        raise SystemExit(f"quality.py: a job failed (exit codes {codes}); its error is above, and the other jobs' "
+                         f"reports are in {args.out}")
+    return rescore(argparse.Namespace(**{**vars(args), "from_json": reports, "tagger": False, "features": False}))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--content-seconds", type=float, default=3.0)
@@ -839,6 +869,10 @@ def main(argv=None) -> int:
                              "pairs")
     which_pairs.add_argument("--fresh", action="store_true", help="with --source devset: the fresh pairs (five more "
                              "of the same kinds, added after every choice made on the other ten: devset.FRESH_PAIRS)")
+    which_pairs.add_argument("--all-sets", action="store_true", help="with --source devset: all fifteen pairs (the "
+                             "tuning, held-out and fresh ones)")
+    ap.add_argument("--jobs", type=int, default=1, help="run the pairs in this many processes (one torch thread each, "
+                    "so 2 on 2 cores), then merge their reports (OUT/job*.json) into --json")
     ap.add_argument("--no-features", action="store_true", help="skip the hand-made-feature evaluator")
     ap.add_argument("--features", action="store_true", help="with --from-json: re-compute the hand-made-feature "
                     "distance of every stored output")
@@ -849,6 +883,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tagger", action="store_true", help="add the musicnn Fréchet ratio (needs bench extra: musicnn)")
     ap.add_argument("--from-json", type=Path, nargs="+", default=None,
                     help="no new runs: merge these earlier reports (their WAVs must still exist) and re-score them")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     if args.from_json:
         return rescore(args)
@@ -856,14 +891,20 @@ def main(argv=None) -> int:
     unknown = [c for c in args.configs if c not in OPTIMISERS and c not in POST and c not in FEATURE]
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
-    for flag, chosen, which in (("--held-out", args.held_out, "held-out"), ("--fresh", args.fresh, "fresh")):
+    for flag, chosen, which in (("--held-out", args.held_out, "held-out"), ("--fresh", args.fresh, "fresh"),
+                                ("--all-sets", args.all_sets, "fifteen")):
         if chosen and (args.source != "devset" or args.pairs is not None):
             ap.error(f"{flag} picks the devset's {which} pairs: use it with --source devset and without --pairs")
+    if args.jobs < 1:
+        ap.error(f"--jobs {args.jobs}: give at least 1")
     if args.pairs is None:
         clips = source(args.source)
-        chosen = clips.HELD_OUT_PAIRS if args.held_out else clips.FRESH_PAIRS if args.fresh else clips.PAIRS
+        chosen = clips.HELD_OUT_PAIRS if args.held_out else clips.FRESH_PAIRS if args.fresh else \
+            clips.PAIRS + clips.HELD_OUT_PAIRS + clips.FRESH_PAIRS if args.all_sets else clips.PAIRS
         args.pairs = ",".join(f"{c}+{s}" for c, s in chosen)
     pairs = [tuple(p.split("+")) for p in args.pairs.split(",") if p]
+    if args.jobs > 1 and len(pairs) > 1:
+        return run_jobs(argv, pairs, args)
     import torch
 
     # On a loaded machine, torch's OpenMP threads spin against other processes: one thread measured

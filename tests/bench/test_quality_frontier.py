@@ -179,7 +179,7 @@ def test_the_fresh_pairs_are_a_third_set_of_the_same_five_kinds_with_licences(be
 
 
 def test_held_out_and_fresh_need_the_devset_and_no_pair_list(bench, capsys):
-    for flag, which in (("--held-out", "held-out"), ("--fresh", "fresh")):
+    for flag, which in (("--held-out", "held-out"), ("--fresh", "fresh"), ("--all-sets", "fifteen")):
         for argv in ([flag],  # the generated pairs have no held-out or fresh set
                      [flag, "--source", "devset", "--pairs", "piano+amen"]):
             with pytest.raises(SystemExit):
@@ -188,6 +188,34 @@ def test_held_out_and_fresh_need_the_devset_and_no_pair_list(bench, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--held-out", "--fresh", "--source", "devset"])
     assert "not allowed with argument" in capsys.readouterr().err  # two different sets of pairs: one at a time
+
+
+def test_a_job_runs_its_own_pairs_into_its_own_report_and_starts_no_more_jobs(bench, tmp_path):
+    argv = ["--source", "devset", "--all-sets", "--jobs", "2", "--configs", "match", "--json=out/q.json",
+            "--content-seconds", "10", "--tagger"]
+    job = bench.job_argv(argv, [("speech", "rock"), ("piano", "amen")], tmp_path / "job0.json")
+    assert job == ["--source", "devset", "--configs", "match", "--content-seconds", "10", "--tagger",
+                   "--pairs", "speech+rock,piano+amen", "--json", str(tmp_path / "job0.json")]
+    assert bench.job_argv(["--pairs", "a+b", "--held-out", "--jobs=3"], [("c", "d")], tmp_path / "j.json") == \
+        ["--pairs", "c+d", "--json", str(tmp_path / "j.json")]
+
+
+@pytest.mark.slow  # a bench run of two pairs, then the same in two jobs (about 40 s)
+def test_jobs_merge_to_the_rows_one_process_measures(bench, tmp_path):
+    import json
+
+    common = ["--pairs", "speech+drums,piano+trumpet", "--configs", "match", "--content-seconds", "1.5",
+              "--style-seconds", "2", "--no-features"]
+    for jobs in (1, 2):
+        assert bench.main([*common, "--jobs", str(jobs), "--out", str(tmp_path / f"j{jobs}"),
+                           "--json", str(tmp_path / f"j{jobs}.json")]) == 0
+    one, two = ({(r["pair"], r["config"]): r for r in json.loads((tmp_path / f"j{j}.json").read_text())["rows"]}
+                for j in (1, 2))
+    assert set(one) == set(two) and len(one) > 2 * 20
+    for key, row in one.items():
+        for measure, value in row.items():
+            if measure != "seconds" and isinstance(value, float) and np.isfinite(value):
+                assert two[key][measure] == pytest.approx(value, abs=1e-9), (key, measure)
 
 
 def _plans(bench, names):
