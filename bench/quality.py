@@ -227,7 +227,7 @@ _matched("holdc_b234_s10_rb3_it20", "pmatch", 0.5, {"by_percussive": True})  # w
 _held("holdc_b34_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "style_blocks": [3, 4]}, 0.10)
 _held("holdc_b4_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "style_blocks": [4]}, 0.10)  # the deepest alone
 # The content floor over mel bands: over linear bins a change below 250 Hz is cheap for it (where the Grams filled
-# the bass) and one above 4 kHz dear (where a drum loop's hats are).
+# the bass).
 _held("holdc_b234_s10_rb3_hmel", {**FEATURE["holdc_b234_s10_rb3"], "hold_scale": "mel"}, 0.10)
 # Each network its own blocks: the deeper blocks gained on the tonal styles and lost on the drum loops, whose texture
 # block 2 carries; the random weights follow that texture more literally than the trained ones.

@@ -154,9 +154,10 @@ def _content_floor(content_mag: torch.Tensor, start_mag: torch.Tensor, scale: st
     """mag -> the hold_content penalty: steep below the start's content correlation, 0 above it.
 
     scale "linear" correlates the STFT's bins, as the bench's content measure does; "mel" first sums them into
-    mel bands, so that each register weighs what it weighs to the pretrained network's mel front end: over
-    linear bins the 12 of 1025 below 250 Hz make a change there cheap for the floor, and the Grams, which see
-    8 of 96 bands there, filled the bass. Measured worse on the real pairs (docs/quality.md)."""
+    mel bands (librosa's Slaney bands, as many as the pretrained network's htk ones), so that each register
+    weighs about what it weighs to the network's front end: over linear bins the 12 of 1025 below 250 Hz make
+    a change there cheap for the floor, and the Grams, which see 8 of 96 bands there, filled the bass.
+    Measured worse on the real pairs (docs/quality.md)."""
     from .core import correlation
 
     project = _mel_projection(sample_rate, n_fft) if scale == "mel" else (lambda mag: mag)
@@ -190,7 +191,8 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
     e.g. a light mix of the style under the content) has it, becomes a floor: below it the loss rises steeply,
     above it nothing pulls towards the content. So the start sets how much of the content the output keeps
     (as much as that mix), and the style term spends all the rest; a content loss (alpha) pulls back to the
-    content's features everywhere, and from a mix back along the mix line."""
+    content's features everywhere, and from a mix back along the mix line. hold_scale "mel": that correlation
+    over mel bands (_content_floor). random_blocks: the random-weight Gram's blocks (None: style_blocks)."""
     from .pretrained import PretrainedLoss
 
     # The caller builds a network only when a weighted term reads it.
