@@ -32,7 +32,10 @@ class FeatureStyle(Node):
                 Port("style", PortKind.SPECTROGRAM, "log1p magnitude whose texture is transferred"),
                 Port("start", PortKind.SPECTROGRAM, "where the optimisation starts, with its phase (e.g. the stft of a "
                      "morph of the content); the content loss still refers to `content`. Default: the content",
-                     optional=True)),
+                     optional=True),
+                Port("floor", PortKind.SPECTROGRAM, "with hold_content: the signal whose content correlation the floor "
+                     "holds (e.g. a lighter mix than the start, so the optimiser must win content back from a start "
+                     "heavier in the style). Default: the start", optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
             "history", losses=(("loss", "total (α·content + β·style + random style + rhythm + frame + texture, + the content floor)"), ("content_loss", "content"),
@@ -120,6 +123,9 @@ class FeatureStyle(Node):
             return [ParamProblem("hold_content", "hold_content holds the content correlation at the start's, and no "
                                  "start is connected; connect one (e.g. the stft of a layer of the style under the "
                                  "content) or set hold_content: false")]
+        if "floor" in inputs and not params["hold_content"]:
+            return [ParamProblem("hold_content", "the floor input sets the correlation hold_content holds, and "
+                                 "hold_content is false; set hold_content: true or disconnect floor")]
         return []
 
     def resolved(self) -> dict:
@@ -129,7 +135,8 @@ class FeatureStyle(Node):
             p.update(PRESETS[p["preset"]])
         return p
 
-    def process(self, ctx, content: Spectrogram, style: Spectrogram, start: Spectrogram | None = None) -> dict:
+    def process(self, ctx, content: Spectrogram, style: Spectrogram, start: Spectrogram | None = None,
+                floor: Spectrogram | None = None) -> dict:
         import torch
 
         from ._style import feature_opt as fo
@@ -137,6 +144,7 @@ class FeatureStyle(Node):
         p = self.resolved()
         self._check_inputs(content, style)
         start = self._check_start(content, start)
+        floor = self._check_start(content, floor, "floor") if floor is not None else start
         seed = p["seed"] if p["seed"] is not None else (ctx.seed if ctx.seed is not None else 0)
         cfg = fo.FeatureConfig(p["domain"], p["alpha"], p["beta"], p["texture_weight"], p["iterations"],
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
@@ -167,12 +175,17 @@ class FeatureStyle(Node):
                 signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
             variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch])
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
+            floor_mag = None
+            if p["hold_content"]:
+                floor_mag = self._floor_magnitude(cfg, stft_args, content.length, floor, ch) if floor is not start else None
             z0 = variable.start(signal)
+            if p["hold_content"] and floor_mag is None:
+                floor_mag = variable.magnitude(z0)
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, random_net=random_net, style_blocks=tuple(p["style_blocks"]),
                                     random_blocks=tuple(p["random_blocks"]) if p["random_blocks"] is not None else None,
                                     content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
                                     n_fft=content.n_fft, hop_length=content.hop_length,
-                                    start_mag=variable.magnitude(z0) if p["hold_content"] else None)
+                                    start_mag=floor_mag)
             label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 
             def progress(i, n, loss, label=label):
@@ -189,22 +202,32 @@ class FeatureStyle(Node):
                                            {"style_source": style.source})}
 
     @staticmethod
-    def _check_start(content: Spectrogram, start: Spectrogram | None) -> Spectrogram:
+    def _floor_magnitude(cfg, stft_args: tuple, length: int, floor: Spectrogram, ch: int):
+        """The floor signal's magnitude as the optimiser's variable sees a start (so a floor equal to the start
+        holds exactly the start's correlation)."""
+        from ._style import feature_opt as fo
+
+        floor_ch = ch if floor.channels > 1 else 0
+        variable = fo.Variable(cfg.domain, stft_args, length, floor.phase[floor_ch])
+        return variable.magnitude(variable.start(_content_signal(floor, floor_ch)))
+
+    @staticmethod
+    def _check_start(content: Spectrogram, start: Spectrogram | None, name: str = "start") -> Spectrogram:
         if start is None:
             return content
         if start.phase is None:
-            raise ParameterError(f"feature_style's start {start.label} needs its phase; set keep_phase: true on its stft")
+            raise ParameterError(f"feature_style's {name} {start.label} needs its phase; set keep_phase: true on its stft")
         if (start.sample_rate, start.n_fft, start.hop_length, start.frames) != \
                 (content.sample_rate, content.n_fft, content.hop_length, content.frames):
-            raise ParameterError(f"feature_style's start {start.label} has {start.frames} frames at {start.sample_rate} "
-                                 f"Hz and the content {content.frames} at {content.sample_rate} Hz; make the start "
-                                 "from the content (e.g. a morph of it) with the same stft settings")
+            raise ParameterError(f"feature_style's {name} {start.label} has {start.frames} frames at {start.sample_rate} "
+                                 f"Hz and the content {content.frames} at {content.sample_rate} Hz; make the "
+                                 f"{name} from the content (e.g. a morph of it) with the same stft settings")
         if start.channels not in (1, content.channels):
-            raise ParameterError(f"feature_style's start {start.label} has {start.channels} channels and the content "
+            raise ParameterError(f"feature_style's {name} {start.label} has {start.channels} channels and the content "
                                  f"{content.channels}; give it one channel or as many as the content")
         if start.scale != "log1p":
-            raise ParameterError("the start spectrogram must have scale log1p; set scale: log1p on its stft")
-        refuse_silence(start, "start", "feature_style")
+            raise ParameterError(f"the {name} spectrogram must have scale log1p; set scale: log1p on its stft")
+        refuse_silence(start, name, "feature_style")
         return start
 
     def _check_inputs(self, content: Spectrogram, style: Spectrogram) -> None:

@@ -342,6 +342,57 @@ def test_hold_scale_mel_holds_the_starts_mel_correlation_where_the_style_loss_al
     assert mel_corr(out[True]) > mel_corr(start) - 0.005  # ... and the mel floor holds it
 
 
+def test_a_floor_equal_to_the_start_changes_nothing(rng):
+    c, s = _spectrograms(rng)
+    start = _start(rng, c)
+    kw = dict(weights="random", iterations=3, alpha=0.0, domain="consistent", hold_content=True)
+    plain = run_node(FeatureStyle, {"content": c, "style": s, "start": start}, **kw)
+    floored = run_node(FeatureStyle, {"content": c, "style": s, "start": start, "floor": start}, **kw)
+    np.testing.assert_array_equal(floored[0]["spectrogram"].magnitude, plain[0]["spectrogram"].magnitude)
+    assert floored[1]["history"]["loss"] == plain[1]["history"]["loss"]
+
+
+def test_a_lighter_floor_than_the_start_makes_the_output_win_the_content_back(rng):
+    """A start heavy in the style with the floor at a lighter mix's correlation: the output ends near the
+    floor's correlation, above the start's, where the start's own floor would have left it."""
+    from nodes._style.core import correlation
+
+    c, s = _spectrograms(rng)
+    light = _start(rng, c)
+    heavy_audio = Audio((chirp(seconds=1.0) + noise(rng, seconds=1.0, amp=0.3)).astype(np.float32), SR)
+    heavy = run_node(Stft, {"audio": heavy_audio})[0]["spectrogram"]
+
+    def corr(sp):
+        return float(correlation(torch.from_numpy(sp.magnitude[0]), torch.from_numpy(c.magnitude[0])))
+    kw = dict(weights="random", iterations=8, alpha=0.0, domain="consistent", hold_content=True)
+    own = run_node(FeatureStyle, {"content": c, "style": s, "start": heavy}, **kw)[0]["spectrogram"]
+    lifted = run_node(FeatureStyle, {"content": c, "style": s, "start": heavy, "floor": light}, **kw)[0]["spectrogram"]
+    assert corr(heavy) < corr(light) - 0.05
+    assert corr(own) < corr(light) - 0.03  # held at the heavy start's ...
+    assert corr(lifted) > corr(light) - 0.01  # ... or lifted to the light floor's
+
+
+def test_a_floor_without_hold_content_fails_validation(tmp_path, wav_file):
+    from audiostyle_engine.errors import GraphValidationError
+    from audiostyle_engine.run import prepare
+    from tests.helpers.graphs import write_graph
+
+    path = wav_file("c.wav", chirp(seconds=1.0))
+    graph = write_graph(tmp_path, f"""
+        nodes:
+          c: {{type: load, path: '{path}'}}
+          spec: {{type: stft, inputs: {{audio: c}}}}
+          styled:
+            type: feature_style
+            inputs: {{content: spec, style: spec, start: spec, floor: spec}}
+            weights: random
+          out: {{type: istft, inputs: {{spectrogram: styled}}}}
+        """)
+    with pytest.raises(GraphValidationError, match=r"g\.yaml:\d+:\d+: node 'styled' \(feature_style\): the floor input "
+                                                   r".*set hold_content: true"):
+        prepare(graph)
+
+
 def test_hold_content_without_a_start_fails_validation_naming_the_line(tmp_path, wav_file):
     from audiostyle_engine.errors import GraphValidationError
     from audiostyle_engine.run import prepare
