@@ -233,6 +233,13 @@ _held("holdc_b234_s10_rb3_hmel", {**FEATURE["holdc_b234_s10_rb3"], "hold_scale":
 # block 2 carries; the random weights follow that texture more literally than the trained ones.
 _held("holdc_b34_r234_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "style_blocks": [3, 4], "random_blocks": [2, 3, 4]}, 0.10)
 _held("holdc_b234_r34_s10_rb3", {**FEATURE["holdc_b234_s10_rb3"], "random_blocks": [3, 4]}, 0.10)
+# A start heavier in the style than the floor: the 20 or 35 % layer as the start, the 10 % layer's content correlation
+# as the floor (feature_style's floor input), so the optimiser must win the content back while the Grams hold the style.
+for _start in (0.20, 0.35):
+    _name = f"holdc_b234_s{round(100 * _start):02d}f10_rb3"
+    _held(_name, FEATURE["holdc_b234_s10_rb3"], _start)
+    for _n in (_name, f"{_name}+layer06"):
+        FEATURE_PRE[_n] = {**FEATURE_PRE[_n], "floor": 0.10}
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
@@ -297,8 +304,10 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
 
     if morph is not None:  # the start: a morph towards the style, or the layer (another excerpt) under the content
         reference = "l_in" if start_kind == "layer" else "s_in"
-        params = {k: v for k, v in morph.items() if k != "node"}
+        params = {k: v for k, v in morph.items() if k not in ("node", "floor")}
         lines += [f"  pre: {{type: {start_kind}, inputs: {{audio: c_in, reference: {reference}}}{args(params)}}}"]
+        if "floor" in morph:  # a lighter layer whose content correlation the floor holds (feature_style's floor)
+            lines += [f"  flo: {{type: layer, inputs: {{audio: c_in, reference: {reference}}}, amount: {morph['floor']}}}"]
     if st_params is None:  # DSP only: the content morphed and/or matched to the style (nothing to share)
         out_dir, match, layer = variants[0]
         last = "pre" if morph is not None else "c_in"
@@ -315,6 +324,9 @@ def graph_yaml(content: Path, style: Path, out_dir: Path, st_params: dict | None
     if morph is not None:
         lines += ["  pre_spec: {type: stft, inputs: {audio: pre}}"]
         start = ", start: pre_spec"
+        if "floor" in morph:
+            lines += ["  flo_spec: {type: stft, inputs: {audio: flo}}"]
+            start += ", floor: flo_spec"
     lines += [
         "  c_spec: {type: stft, inputs: {audio: c_in}}",
         "  s_spec: {type: stft, inputs: {audio: s_in}}",
