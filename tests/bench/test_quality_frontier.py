@@ -74,7 +74,8 @@ def test_mixes_are_at_equal_rms(bench, rng):
 @pytest.mark.parametrize("config", ["match", "wave_alpha1+match", "pre_logmag", "pre_logmag+match_envelope",
                                     "morph05", "morph05+pre_a03", "balanced+layer06", "morph05+layer06",
                                     "balanced_b234_g4+layer06", "morph03+balanced_b234_g4+layer06", "holdc_b234_s10",
-                                    "holdc_b234_s10+layer06", "balanced_b234_cons+layer06"])
+                                    "holdc_b234_s10+layer06", "balanced_b234_cons+layer06",
+                                    "holdc_b234_s20f10_rb3+layer06"])
 def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng, config):
     from audiostyle_engine.run import prepare
 
@@ -96,6 +97,9 @@ def test_each_kind_of_config_makes_a_valid_graph(bench, tmp_path, wav_file, rng,
     assert ("type: morph" in text) == config.startswith("morph")
     assert ("start: pre_spec" in text) == (config in bench.FEATURE_PRE)
     assert ("gram_bands: 4" in text) == ("_g4" in config)
+    # a floor apart from the start: the lighter layer of the same excerpt, wired to feature_style's floor input
+    assert ("flo: {type: layer, inputs: {audio: c_in, reference: l_in}, amount: 0.1}" in text) == ("f10" in config)
+    assert ("floor: flo_spec" in text) == ("f10" in config)
 
 
 def test_an_excerpt_picks_every_clip_of_a_pair_and_the_layer_is_never_the_reference(bench):
