@@ -372,22 +372,28 @@ def test_a_lighter_floor_than_the_start_makes_the_output_win_the_content_back(rn
     assert corr(lifted) > corr(light) - 0.01  # ... or lifted to the light floor's
 
 
-def test_a_floor_without_hold_content_fails_validation(tmp_path, wav_file):
-    from audiostyle_engine.errors import GraphValidationError
-    from audiostyle_engine.run import prepare
+def _styled_graph(tmp_path, wav_file, inputs: str, extra: str = ""):
+    """A graph of one feature_style node (random weights) on a chirp, with these inputs and extra param lines."""
     from tests.helpers.graphs import write_graph
 
     path = wav_file("c.wav", chirp(seconds=1.0))
-    graph = write_graph(tmp_path, f"""
+    return write_graph(tmp_path, f"""
         nodes:
           c: {{type: load, path: '{path}'}}
           spec: {{type: stft, inputs: {{audio: c}}}}
           styled:
             type: feature_style
-            inputs: {{content: spec, style: spec, start: spec, floor: spec}}
-            weights: random
+            inputs: {{{inputs}}}
+            weights: random{extra}
           out: {{type: istft, inputs: {{spectrogram: styled}}}}
         """)
+
+
+def test_a_floor_without_hold_content_fails_validation(tmp_path, wav_file):
+    from audiostyle_engine.errors import GraphValidationError
+    from audiostyle_engine.run import prepare
+
+    graph = _styled_graph(tmp_path, wav_file, "content: spec, style: spec, start: spec, floor: spec")
     with pytest.raises(GraphValidationError, match=r"g\.yaml:\d+:\d+: node 'styled' \(feature_style\): the floor input "
                                                    r".*set hold_content: true"):
         prepare(graph)
@@ -396,20 +402,8 @@ def test_a_floor_without_hold_content_fails_validation(tmp_path, wav_file):
 def test_hold_content_without_a_start_fails_validation_naming_the_line(tmp_path, wav_file):
     from audiostyle_engine.errors import GraphValidationError
     from audiostyle_engine.run import prepare
-    from tests.helpers.graphs import write_graph
 
-    path = wav_file("c.wav", chirp(seconds=1.0))
-    graph = write_graph(tmp_path, f"""
-        nodes:
-          c: {{type: load, path: '{path}'}}
-          spec: {{type: stft, inputs: {{audio: c}}}}
-          styled:
-            type: feature_style
-            inputs: {{content: spec, style: spec}}
-            weights: random
-            hold_content: true
-          out: {{type: istft, inputs: {{spectrogram: styled}}}}
-        """)
+    graph = _styled_graph(tmp_path, wav_file, "content: spec, style: spec", "\n            hold_content: true")
     with pytest.raises(GraphValidationError, match=r"g\.yaml:8:\d+: node 'styled' \(feature_style\): hold_content .*"
                                                    r"connect one"):
         prepare(graph)
