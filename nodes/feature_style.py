@@ -175,12 +175,11 @@ class FeatureStyle(Node):
                 signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
             variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch])
             content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
+            z0 = variable.start(signal)
             floor_mag = None
             if p["hold_content"]:
-                floor_mag = self._floor_magnitude(cfg, stft_args, content.length, floor, ch) if floor is not start else None
-            z0 = variable.start(signal)
-            if p["hold_content"] and floor_mag is None:
-                floor_mag = variable.magnitude(z0)
+                floor_mag = variable.magnitude(z0) if floor is start else \
+                    self._floor_magnitude(cfg, stft_args, content.length, floor, ch)
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, random_net=random_net, style_blocks=tuple(p["style_blocks"]),
                                     random_blocks=tuple(p["random_blocks"]) if p["random_blocks"] is not None else None,
                                     content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
