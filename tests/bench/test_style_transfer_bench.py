@@ -15,11 +15,23 @@ def load_bench():
     return module
 
 
-def test_bench_writes_the_required_figures(tmp_path, capsys):
+def test_bench_writes_the_required_figures_and_skips_a_slow_bf16(tmp_path, capsys, monkeypatch):
+    """One run (each worker pays a torch import): the figures exist and make sense, and where the small probe
+    GEMM measures bf16 slower (an AVX2-only CPU: ~40x), no full-size bf16 run starts: not the matmul peak, not
+    the evaluations (before, the matmul probe alone ran for over 13 minutes there)."""
     bench = load_bench()
+    real, kinds = bench.run_worker, []
+
+    def run_worker(kind, **args):
+        kinds.append((kind, args.get("precision"), tuple(args.get("dtypes", ()))))
+        if kind == "bf16_probe":
+            return {"speedup": 0.025, "why": "AMD EPYC, flags avx2"}
+        return real(kind, **args)
+
+    monkeypatch.setattr(bench, "run_worker", run_worker)
     out = tmp_path / "bench.json"
     assert bench.main(["--seconds", "0.6", "--style-seconds", "0.8", "--evals", "1", "--filters", "16",
-                       "--matmul-repeats", "1", "--precisions", "fp32", "--lengths", "0.5,1", "--cache",
+                       "--matmul-repeats", "1", "--precisions", "fp32,bf16", "--lengths", "0.5,1", "--cache",
                        "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     for key in ("seconds_per_eval", "plain_gflop_per_eval", "effective_gflops", "matmul_peak_gflops",
@@ -33,7 +45,13 @@ def test_bench_writes_the_required_figures(tmp_path, capsys):
     assert set(report["runs"]) == {"fast-fp32", "plain-fp32"}
     assert report["cost_vs_length"]["runs"].keys() == {"0.5", "1.0"}
     assert report["style_cache"]["warm"]["hits"] == 1 and report["style_cache"]["cold"]["misses"] == 1
-    assert "speed-up fast vs plain" in capsys.readouterr().out
+    assert report["bf16_skipped"].startswith("a small bf16 GEMM ran at 0.03x fp32's speed on this cpu (AMD EPYC, "
+                                             "flags avx2): full-size bf16 runs skipped")
+    assert report["matmul_bf16_gflops"] is None
+    assert ("matmul", None, ("fp32",)) in kinds and not any(p == "bf16" for _, p, _ in kinds)
+    assert set(report["cpu"]) == {"model", "flags"}
+    printed = capsys.readouterr().out
+    assert "speed-up fast vs plain" in printed and "bf16: skipped" in printed
 
 
 def test_time_to_result_reads_a_trajectory():
@@ -45,27 +63,3 @@ def test_time_to_result_reads_a_trajectory():
     t = bench._time_to_result(run, tolerances=(1e-2,), window=2)
     assert t["within_0.1pct_iteration"] == 5  # 10.005 ≤ 10.0·1.001, 10.02 is not
     assert t["tolerance_stops"]["0.01"]["iteration"] == 5  # (10.05 − 10.005)/10.005 < 1 %
-
-
-def test_bf16_slower_than_fp32_is_skipped_with_the_reason(tmp_path, capsys, monkeypatch):
-    """Where the small probe GEMM measures bf16 slower (an AVX2-only CPU: ~40x), no full-size bf16 run starts:
-    not the matmul peak, not the evaluations (before, the matmul probe alone ran for over 13 minutes there)."""
-    bench = load_bench()
-    real, kinds = bench.run_worker, []
-
-    def run_worker(kind, **args):
-        kinds.append((kind, args.get("precision"), tuple(args.get("dtypes", ()))))
-        if kind == "bf16_probe":
-            return {"speedup": 0.025, "why": "AMD EPYC, flags avx2"}
-        return real(kind, **args)
-
-    monkeypatch.setattr(bench, "run_worker", run_worker)
-    out = tmp_path / "bench.json"
-    assert bench.main(["--seconds", "0.6", "--style-seconds", "0.8", "--evals", "1", "--filters", "16",
-                       "--matmul-repeats", "1", "--implementations", "fast", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    assert report["bf16_skipped"].startswith("a small bf16 GEMM ran at 0.03x fp32's speed on this cpu (AMD EPYC, "
-                                             "flags avx2): full-size bf16 runs skipped")
-    assert set(report["runs"]) == {"fast-fp32"} and report["matmul_bf16_gflops"] is None
-    assert ("matmul", None, ("fp32",)) in kinds and not any(p == "bf16" for _, p, _ in kinds)
-    assert set(report["cpu"]) == {"model", "flags"} and "bf16: skipped" in capsys.readouterr().out

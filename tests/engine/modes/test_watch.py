@@ -224,7 +224,8 @@ nodes:
 """ % ", ".join(["{effect: Reverb, room_size: 0.5, wet_level: 0.1, dry_level: 0.9}"] * 16)
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+# one worker is the simpler case of two; the slow run keeps it (each costs ~15 s of the default suite)
+@pytest.mark.parametrize("workers", [pytest.param("1", marks=pytest.mark.slow), "2"])
 def test_kill_9_mid_job_then_restart_leaves_one_complete_output_per_input(tmp_path, rng, workers):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
