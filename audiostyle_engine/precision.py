@@ -4,7 +4,8 @@ bf16 halves the bytes a GEMM moves, but only hardware with bf16 instructions tur
 CUDA devices with bf16 tensor cores (compute capability 8 and up), and CPUs with AMX-BF16 or AVX-512-BF16.
 Elsewhere torch emulates bf16 and a GEMM runs tens of times slower than in fp32 (measured 40x on an
 AVX2-only EPYC). On a CPU the flags are necessary but not sufficient — how oneDNN uses them varies with
-the torch build — so a small GEMM probe decides, once per machine: its result is cached in the cache
+the torch build — so a small probe decides (a GEMM for the style conv, a convolution for feature_style's
+network), once per machine: its result is cached in the cache
 directory under the CPU model, flags, thread count and torch version.
 
 This module knows no node: it answers "fp32 or bf16 for this device, and why".
@@ -87,25 +88,65 @@ def measure_cpu_bf16_speedup() -> float:
     return fp32 / bf16
 
 
+def measure_cpu_conv_bf16_speedup() -> float:
+    """fp32 time / bf16 time of one 3×3 convolution's forward and input gradient at the pretrained network's shape
+    (feature_style; bf16 channels-last, as the network runs it). oneDNN runs a convolution with other kernels
+    than a GEMM, so the GEMM probe does not answer for it. The whole network gains less than this one layer
+    (the front end, the first layer's single input channel and the fp32 Grams do not speed up): this probe
+    measured 5.7-7.5x where the network's forward and backward gained 2.9x, on a 2-core AMX Xeon. Emulated bf16 is timed once, as
+    in the GEMM probe."""
+    import torch
+    import torch.nn.functional as F
+
+    c_in, c_out, frames, mels = settings.PRECISION_CONV_PROBE_SHAPE
+    g = torch.Generator().manual_seed(0)
+    x, w = torch.randn(1, c_in, frames, mels, generator=g), torch.randn(c_out, c_in, 3, 3, generator=g) * 0.05
+    x16 = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    w16 = w.to(torch.bfloat16)
+
+    def timed(inp, weight, repeats, budget_s):
+        best, spent = float("inf"), 0.0
+        for _ in range(repeats):
+            leaf = inp.detach().requires_grad_(True)
+            t0 = time.perf_counter()
+            out = F.conv2d(leaf, weight, padding=1)
+            torch.autograd.grad(out, leaf, torch.ones_like(out))
+            dt = time.perf_counter() - t0
+            best, spent = min(best, dt), spent + dt
+            if spent > budget_s:
+                break
+        return best
+
+    timed(x, w, 1, 0.0), timed(x16[:, :, :8], w16, 1, 0.0)  # kernel selection, outside the figures
+    fp32 = timed(x, w, 5, 0.2)
+    once = timed(x16, w16, 1, 0.0)
+    bf16 = once if once > 4 * fp32 else min(once, timed(x16, w16, 4, 0.2))
+    return fp32 / bf16
+
+
 # Variables that cap the instruction set oneDNN, MKL or ATen may use: with one set, the same CPU runs
 # bf16 at another speed (ONEDNN_MAX_CPU_ISA=AVX2 makes it ~100x slower on an AVX-512-BF16 EPYC).
 ISA_LIMIT_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY")
 
 
-def _probe_key(info: dict) -> str:
+def _probe_key(info: dict, probe: str = "gemm") -> str:
     import torch
 
     limits = {name: os.environ[name] for name in ISA_LIMIT_VARIABLES if name in os.environ}
-    text = json.dumps({"cpu": info, "threads": torch.get_num_threads(), "torch": torch.__version__, "isa_limits": limits,
-                       "shape": settings.PRECISION_PROBE_SHAPE, "version": PROBE_VERSION}, sort_keys=True)
+    fields = {"cpu": info, "threads": torch.get_num_threads(), "torch": torch.__version__, "isa_limits": limits,
+              "shape": settings.PRECISION_PROBE_SHAPE, "version": PROBE_VERSION}
+    if probe != "gemm":  # the GEMM probe's keys stay those its cache files already hold
+        fields.update(probe=probe, shape=settings.PRECISION_CONV_PROBE_SHAPE)
+    text = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def cpu_bf16_speedup(cache_dir: Path | None = None, measure=measure_cpu_bf16_speedup) -> float:
-    """The probe's result for this machine, measured once and kept in ``cache_dir`` (default: the user cache)."""
+def cpu_bf16_speedup(cache_dir: Path | None = None, measure=measure_cpu_bf16_speedup, probe: str = "gemm") -> float:
+    """The probe's result for this machine, measured once and kept in ``cache_dir`` (default: the user cache).
+    ``probe`` names what ``measure`` times ("gemm", or "conv" for cpu_conv_bf16_speedup): each has its own entry."""
     info = cpu_info()
     path = Path(cache_dir or settings.default_cache_dir()) / "precision_probe.json"
-    key = _probe_key(info)
+    key = _probe_key(info, probe)
     try:
         stored = json.loads(path.read_text())
         if key in stored:
@@ -125,6 +166,16 @@ def cpu_bf16_speedup(cache_dir: Path | None = None, measure=measure_cpu_bf16_spe
     return speedup
 
 
+def cpu_conv_bf16_speedup(cache_dir: Path | None = None) -> float:
+    """The convolution probe's cached result for this machine (feature_style's network)."""
+    return cpu_bf16_speedup(cache_dir, measure_cpu_conv_bf16_speedup, "conv")
+
+
+# decide()'s probes: name -> (the cached measurement, what its reason calls it)
+PROBES = {"gemm": (lambda cache_dir: cpu_bf16_speedup(cache_dir), "GEMM"),
+          "conv": (lambda cache_dir: cpu_conv_bf16_speedup(cache_dir), "convolution")}
+
+
 def cuda_bf16(device: str) -> tuple[bool, str]:
     import torch
 
@@ -137,8 +188,9 @@ def cuda_bf16(device: str) -> tuple[bool, str]:
 
 
 def decide(requested: str, device: str, cache_dir: Path | None = None, *, info=None, speedup=None,
-           cuda=cuda_bf16) -> Decision:
-    """The precision to run for ``requested`` (auto, fp32, bf16) on ``device``.
+           cuda=cuda_bf16, probe: str = "gemm") -> Decision:
+    """The precision to run for ``requested`` (auto, fp32, bf16) on ``device``; on a CPU, ``probe`` (a key of
+    PROBES) says which operation's measured speed decides: the style conv's GEMM, or a 3×3 convolution.
 
     ``info``/``speedup``/``cuda`` stand in for cpu_info(), the cached probe and the CUDA check (tests)."""
     if requested == "fp32":
@@ -155,8 +207,9 @@ def decide(requested: str, device: str, cache_dir: Path | None = None, *, info=N
         return Decision("fp32", requested, f"auto: the CPU ({info['model']}) has neither AMX-BF16 nor AVX-512-BF16, "
                                            "so bf16 would be emulated and slower")
     ratio = speedup() if callable(speedup) else speedup
-    ratio = cpu_bf16_speedup(cache_dir) if ratio is None else float(ratio)
-    measured = f"a bf16 GEMM measured {_times(ratio)}x the speed of fp32 on this CPU ({info['model']}"
+    cached, what = PROBES[probe]
+    ratio = cached(cache_dir) if ratio is None else float(ratio)
+    measured = f"a bf16 {what} measured {_times(ratio)}x the speed of fp32 on this CPU ({info['model']}"
     measured += f", {', '.join(has)})" if has else ", no bf16 instructions)"
     if requested == "bf16":
         return Decision("bf16", requested, f"bf16 requested; {measured}", ratio)
@@ -174,7 +227,8 @@ def slow_bf16_warning(decision: Decision) -> str | None:
     """The warning for a forced bf16 that measured slower than fp32 (None when it pays or was not measured)."""
     if decision.requested != "bf16" or decision.speedup is None or decision.speedup >= 1.0:
         return None
-    return (f"precision: bf16 runs {1 / decision.speedup:.1f}x slower than fp32 on this CPU (probe GEMM: bf16 at "
+    what = "convolution" if "bf16 convolution measured" in decision.reason else "GEMM"
+    return (f"precision: bf16 runs {1 / decision.speedup:.1f}x slower than fp32 on this CPU (probe {what}: bf16 at "
             f"{_times(decision.speedup)}x fp32's speed); use precision: auto (or fp32)")
 
 
@@ -185,6 +239,7 @@ def validation_device() -> str:
     return resolve_device("auto")
 
 
-def forced_bf16_warning(cache_dir: Path | None = None) -> str | None:
-    """At validation: the warning for ``precision: bf16`` if it measures slower on the device a run would get."""
-    return slow_bf16_warning(decide("bf16", validation_device(), cache_dir))
+def forced_bf16_warning(cache_dir: Path | None = None, device: str | None = None, probe: str = "gemm") -> str | None:
+    """At validation: the warning for ``precision: bf16`` if it measures slower on the device a run would get
+    (``device``: the one the node runs on whatever the run's, e.g. "cpu")."""
+    return slow_bf16_warning(decide("bf16", device or validation_device(), cache_dir, probe=probe))

@@ -83,6 +83,8 @@ TOLERANCE_WINDOW = 10  # iterations over which the convergence tolerance compare
 # ([rows, K·C, filters], the conv's GEMM shrunk to milliseconds) measured at least BF16_MIN_SPEEDUP times
 # fp32's speed: below that, bf16's rounding buys too little.
 PRECISION_PROBE_SHAPE = (256, 1024, 1024)
+# feature_style's network: one 3×3 convolution [in channels, out channels, frames, mel positions], its block 2 on ~5 s
+PRECISION_CONV_PROBE_SHAPE = (64, 128, 108, 48)
 BF16_MIN_SPEEDUP = 1.2
 
 # The match node (nodes/match.py; not in the paper): reference matching as a mastering tool does it.

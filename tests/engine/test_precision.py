@@ -79,6 +79,22 @@ def test_an_instruction_set_limit_is_probed_apart(tmp_path, monkeypatch):
     assert precision.cpu_bf16_speedup(tmp_path, no_probe) == 2.0
 
 
+def test_the_convolution_probe_is_cached_apart_and_named_in_the_reason(tmp_path):
+    assert precision.cpu_bf16_speedup(tmp_path, lambda: 6.0) == 6.0
+    assert precision.cpu_bf16_speedup(tmp_path, lambda: 0.5, "conv") == 0.5  # its own entry, measured
+    assert precision.cpu_bf16_speedup(tmp_path, no_probe) == 6.0 and precision.cpu_bf16_speedup(tmp_path, no_probe, "conv") == 0.5
+    d = decide("auto", "cpu", info=AMX, speedup=lambda: 0.5, probe="conv")
+    assert d.precision == "fp32" and "a bf16 convolution measured 0.50x" in d.reason
+    forced = slow_bf16_warning(decide("bf16", "cpu", info=AMX, speedup=lambda: 0.5, probe="conv"))
+    assert "(probe convolution: bf16 at 0.50x" in forced
+
+
+def test_the_real_convolution_probe_on_this_machine(tmp_path):
+    ratio = precision.cpu_conv_bf16_speedup(tmp_path)
+    assert math.isfinite(ratio) and ratio > 0
+    assert precision.cpu_conv_bf16_speedup(tmp_path) == ratio  # cached
+
+
 def test_the_real_probe_on_this_machine(tmp_path):
     """One real measurement: a finite positive ratio, cached, and auto consistent with it."""
     ratio = precision.cpu_bf16_speedup(tmp_path)
