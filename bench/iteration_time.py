@@ -49,6 +49,8 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--beyond-precisions", default=None, help="comma-separated feature_style precisions to time "
+                    "side by side (e.g. fp32,bf16; default: the graph's)")
     args = ap.parse_args(argv)
     import torch
 
@@ -73,17 +75,23 @@ def main(argv=None) -> int:
     share = yaml.safe_load((repo / "graphs" / "beyond_paper.yaml").read_text())["variables"]["start"]
     start = spec(layer(c_wave[None], s_wave, share)[0][0])
     print(f"load average {os.getloadavg()[0]:.2f}; torch threads {args.threads}; paper {paper}; beyond {beyond}")
-    results = {"paper": [], "beyond": []}
+    runs = [("paper", StyleTransfer, paper, {"content": content, "style": style})]
+    precisions = args.beyond_precisions.split(",") if args.beyond_precisions else [None]
+    for precision in precisions:
+        params = beyond if precision is None else {**beyond, "precision": precision}
+        runs.append(("beyond" if precision is None else f"beyond[{precision}]", FeatureStyle, params,
+                     {"content": content, "style": style, "start": start}))
+    results = {name: [] for name, *_ in runs}
     for r in range(args.repeats):
-        for name, cls, params, inputs in (("paper", StyleTransfer, paper, {"content": content, "style": style}),
-                                          ("beyond", FeatureStyle, beyond, {"content": content, "style": style,
-                                                                            "start": start})):
+        for name, cls, params, inputs in runs:
             per_it, setup, its = timed(cls, inputs, params)
             results[name].append(per_it)
-            print(f"  {name:6s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations, setup {setup:.1f} s", flush=True)
+            print(f"  {name:12s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations, setup {setup:.1f} s",
+                  flush=True)
     best = {k: min(v) for k, v in results.items()}
-    print(f"best of {args.repeats}: paper {best['paper']:.3f} s/it, beyond_paper {best['beyond']:.3f} s/it, "
-          f"ratio beyond/paper {best['beyond'] / best['paper']:.2f}; load average {os.getloadavg()[0]:.2f}")
+    ratios = ", ".join(f"{k}/paper {v / best['paper']:.2f}" for k, v in best.items() if k != "paper")
+    print(f"best of {args.repeats}: " + ", ".join(f"{k} {v:.3f} s/it" for k, v in best.items()) +
+          f"; ratio {ratios}; load average {os.getloadavg()[0]:.2f}")
     return 0
 
 

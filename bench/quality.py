@@ -199,6 +199,8 @@ for _tag, _extra in (("_r1s025", {"rhythm_weight": 1.0, "rhythm_seconds": 0.25})
                      ("_r03s025", {"rhythm_weight": 0.3, "rhythm_seconds": 0.25})):
     _held(f"holdc_b234_s10_rb3{_tag}", {**FEATURE["holdc_b234_s10_rb3"], **_extra}, 0.10)
 _held("holdc_b234_s10_rb10", {**FEATURE["holdc_b234_s10_rb3"], "random_beta": 10.0}, 0.10)
+# The default with its networks' convolutions in bf16 (feature_style precision), to be compared with fp32 on one machine.
+_held("holdc_b234_s10_rb3_bf16", {**FEATURE["holdc_b234_s10_rb3"], "precision": "bf16"}, 0.10)
 
 
 def _matched(base: str, tag: str, strength: float, extra: dict) -> None:

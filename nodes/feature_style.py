@@ -13,6 +13,10 @@ from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, Param
 
 from ._inputs import refuse_silence
 
+# The networks, the optimiser and the signal path of this node run on the CPU whatever the run's device (not
+# ported to CUDA yet), so that is the device whose bf16 speed decides precision: auto.
+NETWORK_DEVICE = "cpu"
+
 # Presets users pick by ear: name -> params they set (measured in docs/quality.md, "The levers, measured").
 PRESETS = settings.FEATURE_STYLE_PRESETS
 
@@ -43,7 +47,8 @@ class FeatureStyle(Node):
                                ("rhythm_loss", "rhythm (feature autocovariance)"),
                                ("frame_loss", "frame statistics"),
                                ("texture_loss", "texture statistics")),
-            correlation=("content_correlation", "correlation with content"), evaluations="evaluations")),
+            correlation=("content_correlation", "correlation with content"), evaluations="evaluations",
+            facts=("precision", "precision_reason"))),
         params=(
             Param("preset", "choice", None, "subtle / balanced / strong: sets alpha, beta and texture_weight "
                   "together, over any values given for them (null: use those values)", choices=tuple(PRESETS), nullable=True),
@@ -97,6 +102,10 @@ class FeatureStyle(Node):
                   "architecture with random weights (a control)", choices=("pretrained", "random")),
             Param("seed", "int", None, "seed for the start's noise and random weights (null: the run's --seed, else 0)",
                   nullable=True, min=0),
+            Param("precision", "choice", "fp32", "fp32: exact; bf16: the networks' convolutions in bfloat16 (front end, "
+                  "Grams, losses and optimiser in float32); auto: bf16 where a cached probe convolution measured it "
+                  "faster on this CPU (AMX or AVX-512 bf16), fp32 elsewhere. The networks run on the CPU",
+                  choices=("fp32", "bf16", "auto")),
         ),
     )
 
@@ -109,6 +118,12 @@ class FeatureStyle(Node):
                 continue
             if not blocks or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 4 for b in blocks):
                 problems.append(ParamProblem(name, f"{name}={blocks!r} must list conv blocks 1 to 4"))
+        if params["precision"] == "bf16":
+            from audiostyle_engine.precision import forced_bf16_warning
+
+            warning = forced_bf16_warning(device=NETWORK_DEVICE, probe="conv")
+            if warning:
+                problems.append(ParamProblem("precision", warning, warning=True))
         p = {**params, **PRESETS.get(params["preset"], {})}
         # Caught here rather than minutes into a batch: the weights ship in a wheel that `pip install .` leaves
         # out (its own requirements pin old numpy and librosa). find_spec imports nothing.
@@ -153,14 +168,17 @@ class FeatureStyle(Node):
                                hold_scale=p["hold_scale"])
         from ._style import pretrained as pt
 
+        from audiostyle_engine.precision import decide
+
+        decision = decide(p["precision"], NETWORK_DEVICE, ctx.cache_dir, probe="conv")
         net = None
         if _needs_network(p):
             try:
                 weights = pt.load_weights() if p["weights"] == "pretrained" else pt.random_weights(seed)
             except FileNotFoundError as e:
                 raise ParameterError(f"feature_style: {e} (or set beta: 0 and alpha: 0 to use the texture loss alone)") from e
-            net = pt.FeatureNet(weights)
-        random_net = pt.FeatureNet(pt.random_weights(seed)) if cfg.random_beta > 0 else None
+            net = pt.FeatureNet(weights, precision=decision.precision)
+        random_net = pt.FeatureNet(pt.random_weights(seed), precision=decision.precision) if cfg.random_beta > 0 else None
         stft_args = (content.n_fft, content.hop_length, content.win_length, content.window)
         style_mag = torch.from_numpy(np.ascontiguousarray(style.linear_magnitude().mean(axis=0), dtype=np.float32))
         out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
@@ -196,6 +214,9 @@ class FeatureStyle(Node):
         ctx.record("history", histories[0])
         ctx.record("seconds", time.perf_counter() - t0)
         ctx.record("negative_bins_fraction", 0.0)
+        ctx.record("device", NETWORK_DEVICE)
+        ctx.record("precision", decision.precision)
+        ctx.record("precision_reason", decision.reason)
         return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
                                            content.window, content.length, "log1p", phase, content.source,
                                            {"style_source": style.source})}

@@ -80,7 +80,10 @@ def random_weights(seed: int = 0, channels=CHANNELS) -> dict[str, torch.Tensor]:
 class FeatureNet:
     """The four conv blocks, batch norm folded into each conv (eval mode); returns every block's activation."""
 
-    def __init__(self, weights: dict[str, torch.Tensor], device="cpu", eps: float = 1e-5):
+    def __init__(self, weights: dict[str, torch.Tensor], device="cpu", eps: float = 1e-5, precision: str = "fp32"):
+        # bf16: the convolutions in bfloat16 (oneDNN accumulates in fp32); the front end and everything computed
+        # from the activations (Grams, autocovariances, the content loss) stay in fp32.
+        self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
         self.layers = []
         blocks = sorted({k.split(".")[0] for k in weights if k.startswith("conv_block")})
         for b in blocks:
@@ -89,7 +92,7 @@ class FeatureNet:
                 w = weights[f"{b}.conv{i}.weight"]
                 scale = weights[f"{b}.bn{i}.weight"] / torch.sqrt(weights[f"{b}.bn{i}.running_var"] + eps)
                 bias = weights[f"{b}.bn{i}.bias"] - weights[f"{b}.bn{i}.running_mean"] * scale
-                convs.append(((w * scale[:, None, None, None]).to(device), bias.to(device)))
+                convs.append(((w * scale[:, None, None, None]).to(device, self.dtype), bias.to(device, self.dtype)))
             self.layers.append(convs)
         self.mel = torch.from_numpy(_mel_filters()).to(device)
 
@@ -103,11 +106,15 @@ class FeatureNet:
 
     def __call__(self, power: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
         x = self.front_end(power)
+        if self.dtype != torch.float32:
+            # oneDNN's bf16 kernels (AMX, AVX-512-BF16) are fastest on channels-last tensors: 2.9x fp32 against
+            # 1.8x channels-first for the two networks' forward and backward on 10 s (2-core AMX Xeon).
+            x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
         outs = []
         for b, convs in enumerate(self.layers[:upto]):
             for w, bias in convs:
                 x = F.relu(F.conv2d(x, w, bias, padding=1))
-            outs.append(x[0])  # [channels, time, mels]
+            outs.append(x[0].float())  # [channels, time, mels]; a no-op in fp32
             if b < 3:
                 x = F.max_pool2d(x, 2)
         return outs

@@ -519,3 +519,55 @@ def test_frame_weight_adds_the_frame_statistics_of_the_signal_it_returns(rng):
     with torch.no_grad():
         heard = float(targets.terms(torch.from_numpy(np.expm1(_reanalysed(spec["spectrogram"])).astype(np.float32)) ** 2)["frame"])
     assert heard == pytest.approx(h["frame_loss"][-1], rel=1e-4)
+
+
+def test_bf16_network_gives_fp32_features_within_bf16_rounding_and_passes_gradients(rng):
+    """precision bf16: the convolutions round to bfloat16, everything read from them stays float32."""
+    power = _power(noise(rng, seconds=1.0)[0])
+    exact = pt.FeatureNet(pt.random_weights(0))(power)
+    z = torch.log1p(power.sqrt()).requires_grad_(True)
+    rounded = pt.FeatureNet(pt.random_weights(0), precision="bf16")(torch.expm1(z) ** 2)
+    for a, b in zip(exact, rounded):
+        assert b.dtype == torch.float32 and b.shape == a.shape
+        error = float((b.detach() - a).norm() / a.norm())
+        assert 1e-4 < error < 0.05  # rounded (not fp32 in disguise), by about bf16's 3 significant digits
+    sum(pt.gram(f).sum() for f in rounded).backward()
+    assert torch.isfinite(z.grad).all() and float(z.grad.abs().sum()) > 0
+
+
+def test_precision_records_what_ran_and_auto_follows_the_convolution_probe(rng, monkeypatch):
+    from audiostyle_engine import precision
+
+    c, s = _spectrograms(rng, seconds=0.5)
+    runs = {}
+    monkeypatch.setattr(precision, "cpu_info", lambda: {"model": "test CPU", "flags": ["avx2", "amx_bf16"]})
+    for name, speedup in (("fast", 3.0), ("slow", 0.5)):
+        monkeypatch.setattr(precision, "cpu_conv_bf16_speedup", lambda cache_dir=None, speedup=speedup: speedup)
+        monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda *a, **k: pytest.fail("the GEMM probe decides nothing here"))
+        runs[name] = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=2,
+                              precision="auto")
+    fast, slow = runs["fast"][1], runs["slow"][1]
+    assert fast["precision"] == "bf16" and "a bf16 convolution measured 3.00x" in fast["precision_reason"]
+    assert slow["precision"] == "fp32" and "below the 1.2x" in slow["precision_reason"]
+    exact = run_node(FeatureStyle, {"content": c, "style": s}, weights="random", iterations=2)
+    assert exact[1]["precision"] == "fp32" and exact[1]["device"] == "cpu"
+    # the slow machine's auto ran fp32 exactly; the fast one's bf16 took another path
+    np.testing.assert_array_equal(slow["history"]["loss"], exact[1]["history"]["loss"])
+    assert fast["history"]["loss"] != exact[1]["history"]["loss"]
+    assert fast["history"]["loss"][-1] < fast["history"]["loss"][0]
+
+
+def test_forced_bf16_where_the_convolution_probe_measured_it_slower_is_a_validation_warning(tmp_path, wav_file,
+                                                                                           monkeypatch):
+    from audiostyle_engine import precision
+    from audiostyle_engine.run import prepare
+
+    monkeypatch.setattr(precision, "cpu_conv_bf16_speedup", lambda cache_dir=None: 0.05)  # emulated bf16
+    monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda *a, **k: pytest.fail("the GEMM probe decides nothing here"))
+    monkeypatch.setattr(precision, "validation_device", lambda: "cuda")  # the node's networks run on the CPU anyway
+    graph = _styled_graph(tmp_path, wav_file, "content: spec, style: spec", "\n            precision: bf16")
+    (warning,) = prepare(graph).warnings
+    line = next(i for i, text in enumerate(graph.read_text().splitlines(), 1) if "precision: bf16" in text)
+    assert warning.startswith(f"{graph}:{line}:16: ")  # the param's own line
+    assert warning.endswith("node 'styled' (feature_style): precision: bf16 runs 20.0x slower than fp32 on this CPU "
+                            "(probe convolution: bf16 at 0.05x fp32's speed); use precision: auto (or fp32)")
