@@ -1,6 +1,6 @@
 """Wall time per iteration on 10 s of content: the paper's configuration against graphs/beyond_paper.yaml's.
 
-    python bench/iteration_time.py [--iterations 8] [--repeats 2] [--threads 1]
+    python bench/iteration_time.py [--iterations 8] [--repeats 2] [--threads 1] [--beyond-precisions fp32,auto]
 
 Both run in this one process on the same clips (bench/signals.py's piano content, drum style:
 10 s and 20 s as the paper), alternating, so machine load hits both alike; the figure that counts
