@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU readiness in one go (< 5 min on one GPU): CPU/CUDA parity tests, the style-transfer benchmark on CUDA
-# (fast and plain, fp32 and bf16, beyond_paper's waveform-domain evaluation), one full paper-config transfer
-# (graphs/paper.yaml: 500 iterations, 500 Griffin-Lim iterations) end to end, then ONE table of it all.
+# (fast and plain, fp32 and bf16, the style_transfer waveform-domain evaluation), one full paper-config transfer
+# (graphs/paper.yaml: 500 iterations, 500 Griffin-Lim iterations) and graphs/beyond_paper.yaml (feature_style on
+# CUDA) end to end, then ONE table of it all.
 #   bench/gpu_check.sh [output-folder]        (default: out/gpu_check)
 # Not yet run on a GPU: no GPU machine was at hand when it was written (see README, "Speed").
 set -uo pipefail
@@ -23,14 +24,16 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, keep its log, r
     [ $rc -eq 0 ] || { status=1; echo "step $name failed (exit $rc), see $out/$name.log"; tail -5 "$out/$name.log"; }
 }
 : > "$out/steps.txt"
-step parity 120 python3 -m pytest -q -m gpu -p no:cacheprovider tests/nodes/test_style_fast.py \
-    tests/nodes/test_style_transfer.py
+step parity 150 python3 -m pytest -q -m gpu -p no:cacheprovider tests/nodes/test_style_fast.py \
+    tests/nodes/test_style_transfer.py tests/nodes/test_feature_style.py
 step bench 150 python3 bench/style_transfer.py --device cuda --seconds 10 --evals 5 --iterations 10 \
     --time-to-result 500 --result-precisions fp32,bf16 --json "$out/bench.json"
 step beyond 60 python3 bench/style_transfer.py --device cuda --seconds 10 --evals 5 --domain waveform --alpha 1 \
     --json "$out/beyond.json"
 step paper 120 python3 cli.py run graphs/paper.yaml --device cuda --no-report --log-json \
     --set "out=$out/paper.wav"
+step beyond_graph 60 python3 cli.py run graphs/beyond_paper.yaml --device cuda --no-report --log-json \
+    --set "out=$out/beyond_paper.wav"
 python3 - "$out" <<'EOF'
 import json, sys
 from pathlib import Path
@@ -41,7 +44,7 @@ for line in (out / "steps.txt").read_text().split("\n"):
     if line:
         name, rc, seconds = line.split()
         rows.append((f"step {name}", f"{'ok' if rc == '0' else 'FAILED (exit ' + rc + ')'} in {seconds} s"))
-for tag, path in (("paper config", out / "bench.json"), ("beyond_paper config", out / "beyond.json")):
+for tag, path in (("paper config", out / "bench.json"), ("style_transfer waveform config", out / "beyond.json")):
     if path.exists():
         b = json.loads(path.read_text())
         rows.append((f"{tag}: matmul peak fp32 / bf16 GFLOP/s",
@@ -51,14 +54,17 @@ for tag, path in (("paper config", out / "bench.json"), ("beyond_paper config", 
         for p, t in b.get("time_to_result", {}).items():
             rows.append((f"{tag}: 500 iterations {p}", f"{t['seconds']:.1f} s, {t['evaluations']} evaluations, "
                          f"within 0.1 % at iteration {t['within_0.1pct_iteration']}"))
-log = out / "paper.log"
-if log.exists():
-    done = [json.loads(l) for l in log.read_text().splitlines() if l.startswith("{") and '"run_done"' in l]
+for graph, name, node_type in (("graphs/paper.yaml", "paper", "style_transfer"),
+                                ("graphs/beyond_paper.yaml", "beyond_graph", "feature_style")):
+    log = out / f"{name}.log"
+    done = [json.loads(l) for l in log.read_text().splitlines() if l.startswith("{") and '"run_done"' in l] \
+        if log.exists() else []
     if done:
         d = done[-1]
-        st = next(iter(d.get("style_transfer", {}).values()), {})
-        rows.append(("graphs/paper.yaml end to end", f"{d['seconds']:.1f} s, {st.get('iterations')} iterations, "
-                     f"loss {st.get('loss_first', 0):.4g} -> {st.get('loss_last', 0):.4g}, precision {st.get('precision')}"))
+        st = next(iter(d.get(node_type, {}).values()), {})
+        precision = st.get("facts", {}).get("precision", st.get("precision"))
+        rows.append((f"{graph} end to end", f"{d['seconds']:.1f} s on {d.get('device')}, {st.get('iterations')} "
+                     f"iterations, loss {st.get('loss_first', 0):.4g} -> {st.get('loss_last', 0):.4g}, precision {precision}"))
 width = max(len(k) for k, _ in rows)
 print(f"{'check':<{width}}  result")
 for k, v in rows:

@@ -13,10 +13,6 @@ from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, Param
 
 from ._inputs import refuse_silence
 
-# The networks, the optimiser and the signal path of this node run on the CPU whatever the run's device (not
-# ported to CUDA yet), so that is the device whose bf16 speed decides precision: auto.
-NETWORK_DEVICE = "cpu"
-
 # Presets users pick by ear: name -> params they set (measured in docs/quality.md, "The levers, measured").
 PRESETS = settings.FEATURE_STYLE_PRESETS
 
@@ -104,7 +100,7 @@ class FeatureStyle(Node):
                   nullable=True, min=0),
             Param("precision", "choice", "fp32", "fp32: exact; bf16: the networks' convolutions in bfloat16 (front end, "
                   "Grams, losses and optimiser in float32); auto: bf16 where a cached probe convolution measured it "
-                  "faster on this CPU (AMX or AVX-512 bf16), fp32 elsewhere. The networks run on the CPU",
+                  "faster on this CPU (AMX or AVX-512 bf16), or on CUDA with bf16 tensor cores; fp32 elsewhere",
                   choices=("fp32", "bf16", "auto")),
         ),
     )
@@ -121,7 +117,7 @@ class FeatureStyle(Node):
         if params["precision"] == "bf16":
             from audiostyle_engine.precision import forced_bf16_warning
 
-            warning = forced_bf16_warning(device=NETWORK_DEVICE, probe="conv")
+            warning = forced_bf16_warning(probe="conv")
             if warning:
                 problems.append(ParamProblem("precision", warning, warning=True))
         p = {**params, **PRESETS.get(params["preset"], {})}
@@ -170,17 +166,19 @@ class FeatureStyle(Node):
 
         from audiostyle_engine.precision import decide
 
-        decision = decide(p["precision"], NETWORK_DEVICE, ctx.cache_dir, probe="conv")
+        device = ctx.device
+        decision = decide(p["precision"], device, ctx.cache_dir, probe="conv")
         net = None
         if _needs_network(p):
             try:
                 weights = pt.load_weights() if p["weights"] == "pretrained" else pt.random_weights(seed)
             except FileNotFoundError as e:
                 raise ParameterError(f"feature_style: {e} (or set beta: 0 and alpha: 0 to use the texture loss alone)") from e
-            net = pt.FeatureNet(weights, precision=decision.precision)
-        random_net = pt.FeatureNet(pt.random_weights(seed), precision=decision.precision) if cfg.random_beta > 0 else None
+            net = pt.FeatureNet(weights, device, precision=decision.precision)
+        random_net = pt.FeatureNet(pt.random_weights(seed), device, precision=decision.precision) \
+            if cfg.random_beta > 0 else None
         stft_args = (content.n_fft, content.hop_length, content.win_length, content.window)
-        style_mag = torch.from_numpy(np.ascontiguousarray(style.linear_magnitude().mean(axis=0), dtype=np.float32))
+        style_mag = torch.from_numpy(np.ascontiguousarray(style.linear_magnitude().mean(axis=0), dtype=np.float32)).to(device)
         out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
         histories = []
         t0 = time.perf_counter()
@@ -191,13 +189,13 @@ class FeatureStyle(Node):
                 rng = np.random.default_rng(seed + ch)
                 rms = float(np.sqrt(np.mean(signal ** 2)))
                 signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
-            variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch])
-            content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32))
+            variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch], device)
+            content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32)).to(device)
             z0 = variable.start(signal)
             floor_mag = None
             if p["hold_content"]:
                 floor_mag = variable.magnitude(z0) if floor is start else \
-                    self._floor_magnitude(cfg, stft_args, content.length, floor, ch)
+                    self._floor_magnitude(cfg, stft_args, content.length, floor, ch, device)
             loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, random_net=random_net, style_blocks=tuple(p["style_blocks"]),
                                     random_blocks=tuple(p["random_blocks"]) if p["random_blocks"] is not None else None,
                                     content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
@@ -214,7 +212,7 @@ class FeatureStyle(Node):
         ctx.record("history", histories[0])
         ctx.record("seconds", time.perf_counter() - t0)
         ctx.record("negative_bins_fraction", 0.0)
-        ctx.record("device", NETWORK_DEVICE)
+        ctx.record("device", device)
         ctx.record("precision", decision.precision)
         ctx.record("precision_reason", decision.reason)
         return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
@@ -222,13 +220,13 @@ class FeatureStyle(Node):
                                            {"style_source": style.source})}
 
     @staticmethod
-    def _floor_magnitude(cfg, stft_args: tuple, length: int, floor: Spectrogram, ch: int):
+    def _floor_magnitude(cfg, stft_args: tuple, length: int, floor: Spectrogram, ch: int, device):
         """The floor signal's magnitude as the optimiser's variable sees a start (so a floor equal to the start
         holds exactly the start's correlation)."""
         from ._style import feature_opt as fo
 
         floor_ch = ch if floor.channels > 1 else 0
-        variable = fo.Variable(cfg.domain, stft_args, length, floor.phase[floor_ch])
+        variable = fo.Variable(cfg.domain, stft_args, length, floor.phase[floor_ch], device)
         return variable.magnitude(variable.start(_content_signal(floor, floor_ch)))
 
     @staticmethod

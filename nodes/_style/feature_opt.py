@@ -42,16 +42,18 @@ class Variable:
     margin −0.03 with logmag's view of the loss, −0.14 with the consistent one in log1p, −0.22 in log).
     waveform: z is the signal, through a differentiable STFT."""
 
-    def __init__(self, domain: str, stft_args: tuple, length: int, content_phase: np.ndarray):
-        self.domain, self.stft_args, self.length = domain, stft_args, length
+    def __init__(self, domain: str, stft_args: tuple, length: int, content_phase: np.ndarray, device="cpu"):
+        self.domain, self.stft_args, self.length, self.device = domain, stft_args, length, device
         self.content_phase = content_phase
-        self._phasor = torch.from_numpy(np.exp(1j * content_phase).astype(np.complex64)) if domain == "consistent" else None
+        self._phasor = torch.from_numpy(np.exp(1j * content_phase).astype(np.complex64)).to(device) \
+            if domain == "consistent" else None
         self._rms = None  # consistent: the start's RMS, which the signal is held at
 
     def start(self, signal: np.ndarray) -> torch.Tensor:
+        wave = torch.from_numpy(signal.astype(np.float32)).to(self.device)
         if self.domain == "waveform":
-            return torch.from_numpy(signal.astype(np.float32))
-        spectrum = self._spectrum(torch.from_numpy(signal.astype(np.float32)))
+            return wave
+        spectrum = self._spectrum(wave)
         if self.domain == "consistent":
             self._rms = float(np.sqrt(np.mean(np.square(signal, dtype=np.float64))))
             return torch.log(spectrum.abs() + settings.FEATURE_CONSISTENT_FLOOR)
@@ -85,8 +87,8 @@ class Variable:
         with torch.no_grad():
             if self.domain in ("waveform", "consistent"):
                 s = self._heard(z)
-                return torch.log1p(s.abs()).numpy(), s.angle().numpy()
-            return z.clamp_min(0.0).numpy(), self.content_phase
+                return torch.log1p(s.abs()).cpu().numpy(), s.angle().cpu().numpy()
+            return z.clamp_min(0.0).cpu().numpy(), self.content_phase
 
 
 def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, variable: Variable | None = None,
@@ -160,7 +162,7 @@ def _content_floor(content_mag: torch.Tensor, start_mag: torch.Tensor, scale: st
     Measured worse on the real pairs (docs/quality.md)."""
     from .core import correlation
 
-    project = _mel_projection(sample_rate, n_fft) if scale == "mel" else (lambda mag: mag)
+    project = _mel_projection(sample_rate, n_fft, content_mag.device) if scale == "mel" else (lambda mag: mag)
     content_logmag = torch.log1p(project(content_mag))
     with torch.no_grad():
         target = correlation(torch.log1p(project(start_mag)), content_logmag)
@@ -172,12 +174,12 @@ def _content_floor(content_mag: torch.Tensor, start_mag: torch.Tensor, scale: st
     return penalty
 
 
-def _mel_projection(sample_rate: int, n_fft: int):
+def _mel_projection(sample_rate: int, n_fft: int, device="cpu"):
     """|S| [bins, frames] -> mel-band magnitudes [bands, frames] (librosa's Slaney filters, unit area)."""
     import librosa
 
     bank = torch.from_numpy(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=settings.FEATURE_HOLD_MEL_BANDS)
-                            .astype(np.float32))
+                            .astype(np.float32)).to(device)
     return lambda mag: bank @ mag
 
 

@@ -564,10 +564,29 @@ def test_forced_bf16_where_the_convolution_probe_measured_it_slower_is_a_validat
 
     monkeypatch.setattr(precision, "cpu_conv_bf16_speedup", lambda cache_dir=None: 0.05)  # emulated bf16
     monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda *a, **k: pytest.fail("the GEMM probe decides nothing here"))
-    monkeypatch.setattr(precision, "validation_device", lambda: "cuda")  # the node's networks run on the CPU anyway
+    monkeypatch.setattr(precision, "validation_device", lambda: "cpu")
     graph = _styled_graph(tmp_path, wav_file, "content: spec, style: spec", "\n            precision: bf16")
     (warning,) = prepare(graph).warnings
     line = next(i for i, text in enumerate(graph.read_text().splitlines(), 1) if "precision: bf16" in text)
     assert warning.startswith(f"{graph}:{line}:16: ")  # the param's own line
     assert warning.endswith("node 'styled' (feature_style): precision: bf16 runs 20.0x slower than fp32 on this CPU "
                             "(probe convolution: bf16 at 0.05x fp32's speed); use precision: auto (or fp32)")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("domain", ["logmag", "consistent", "waveform"])
+def test_cuda_matches_cpu(rng, domain):
+    """The run's device: the networks, the signal path and the optimiser on CUDA give the CPU's numbers."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    c, s = _spectrograms(rng)
+    start = _start(rng, c)
+    cfg = dict(weights="random", iterations=4, domain=domain, alpha=0.0, hold_content=True, random_beta=1.0,
+               texture_weight=0.1, style_blocks=[2, 3], precision="fp32")
+    cpu = run_node(FeatureStyle, {"content": c, "style": s, "start": start}, device="cpu", **cfg)
+    gpu = run_node(FeatureStyle, {"content": c, "style": s, "start": start}, device="cuda", **cfg)
+    assert gpu[1]["device"] == "cuda" and cpu[1]["device"] == "cpu"
+    assert gpu[1]["history"]["loss"][0] == pytest.approx(cpu[1]["history"]["loss"][0], rel=1e-4)
+    assert gpu[1]["history"]["loss"][-1] == pytest.approx(cpu[1]["history"]["loss"][-1], rel=2e-2)
+    a, b = cpu[0]["spectrogram"].magnitude, gpu[0]["spectrogram"].magnitude
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
