@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU readiness in one go (< 5 min on one GPU): CPU/CUDA parity tests, the style-transfer benchmark on CUDA
+# GPU readiness in one go (about 5 min on one GPU; the steps' limits add to 9): CPU/CUDA parity tests, the style-transfer benchmark on CUDA
 # (fast and plain, fp32 and bf16, the style_transfer waveform-domain evaluation), one full paper-config transfer
 # (graphs/paper.yaml: 500 iterations, 500 Griffin-Lim iterations) and graphs/beyond_paper.yaml (feature_style on
 # CUDA) end to end, then ONE table of it all.

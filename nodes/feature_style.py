@@ -1,12 +1,14 @@
 """feature_style: style transfer through fixed feature extractors instead of the paper's random conv layer."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import time
 
 import numpy as np
 
 from audiostyle_engine import settings
+from audiostyle_engine.device import exact_fp32_convolutions
 from audiostyle_engine.errors import InputFileError, ParameterError
 from audiostyle_engine.payloads import PortKind, Spectrogram
 from audiostyle_engine.spec import IterationRecord, Node, NodeSpec, Param, ParamProblem, Port, ReportRoles
@@ -164,10 +166,8 @@ class FeatureStyle(Node):
                                hold_scale=p["hold_scale"])
         from ._style import pretrained as pt
 
-        from audiostyle_engine.precision import decide
-
         device = ctx.device
-        decision = decide(p["precision"], device, ctx.cache_dir, probe="conv")
+        decision = self._precision(ctx, p, cfg)
         net = None
         if _needs_network(p):
             try:
@@ -182,33 +182,35 @@ class FeatureStyle(Node):
         out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
         histories = []
         t0 = time.perf_counter()
-        for ch in range(content.channels):
-            start_ch = ch if start.channels > 1 else 0
-            signal = _content_signal(start, start_ch)
-            if p["init"] == "content_noise":
-                rng = np.random.default_rng(seed + ch)
-                rms = float(np.sqrt(np.mean(signal ** 2)))
-                signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
-            variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch], device)
-            content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32)).to(device)
-            z0 = variable.start(signal)
-            floor_mag = None
-            if p["hold_content"]:
-                floor_mag = variable.magnitude(z0) if floor is start else \
-                    self._floor_magnitude(cfg, stft_args, content.length, floor, ch, device)
-            loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, random_net=random_net, style_blocks=tuple(p["style_blocks"]),
-                                    random_blocks=tuple(p["random_blocks"]) if p["random_blocks"] is not None else None,
-                                    content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
-                                    n_fft=content.n_fft, hop_length=content.hop_length,
-                                    start_mag=floor_mag)
-            label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
+        # fp32 means fp32 on CUDA too (cuDNN would run the convolutions in TF32); bf16 asked for its rounding.
+        with exact_fp32_convolutions(device) if decision.precision == "fp32" else contextlib.nullcontext():
+            for ch in range(content.channels):
+                start_ch = ch if start.channels > 1 else 0
+                signal = _content_signal(start, start_ch)
+                if p["init"] == "content_noise":
+                    rng = np.random.default_rng(seed + ch)
+                    rms = float(np.sqrt(np.mean(signal ** 2)))
+                    signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
+                variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch], device)
+                content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32)).to(device)
+                z0 = variable.start(signal)
+                floor_mag = None
+                if p["hold_content"]:
+                    floor_mag = variable.magnitude(z0) if floor is start else \
+                        self._floor_magnitude(cfg, stft_args, content.length, floor, ch, device)
+                loss_fn = fo.build_loss(cfg, variable, content_mag, style_mag, net=net, random_net=random_net, style_blocks=tuple(p["style_blocks"]),
+                                        random_blocks=tuple(p["random_blocks"]) if p["random_blocks"] is not None else None,
+                                        content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
+                                        n_fft=content.n_fft, hop_length=content.hop_length,
+                                        start_mag=floor_mag)
+                label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 
-            def progress(i, n, loss, label=label):
-                ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
+                def progress(i, n, loss, label=label):
+                    ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
 
-            z, history = fo.optimise(loss_fn, z0, cfg, progress, variable, torch.log1p(content_mag))
-            out[ch], phase[ch] = variable.output(z)
-            histories.append(history)
+                z, history = fo.optimise(loss_fn, z0, cfg, progress, variable, torch.log1p(content_mag))
+                out[ch], phase[ch] = variable.output(z)
+                histories.append(history)
         ctx.record("history", histories[0])
         ctx.record("seconds", time.perf_counter() - t0)
         ctx.record("negative_bins_fraction", 0.0)
@@ -218,6 +220,18 @@ class FeatureStyle(Node):
         return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
                                            content.window, content.length, "log1p", phase, content.source,
                                            {"style_source": style.source})}
+
+    def _precision(self, ctx, p: dict, cfg):
+        """What precision the networks run in, and why (audiostyle_engine/precision.py decides auto)."""
+        from audiostyle_engine.precision import Decision, decide, slow_bf16_warning, validation_device
+
+        if not (_needs_network(p) or cfg.random_beta > 0):
+            return Decision("fp32", p["precision"], "no network runs (the texture statistics alone)")
+        decision = decide(p["precision"], ctx.device, ctx.cache_dir, probe="conv")
+        warning = slow_bf16_warning(decision)
+        if warning and ctx.device != validation_device():  # else validation already warned, with the line
+            ctx.warn(warning)
+        return decision
 
     @staticmethod
     def _floor_magnitude(cfg, stft_args: tuple, length: int, floor: Spectrogram, ch: int, device):

@@ -590,3 +590,33 @@ def test_cuda_matches_cpu(rng, domain):
     assert gpu[1]["history"]["loss"][-1] == pytest.approx(cpu[1]["history"]["loss"][-1], rel=2e-2)
     a, b = cpu[0]["spectrogram"].magnitude, gpu[0]["spectrogram"].magnitude
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+    # bf16 on the GPU: the same objective within its rounding, and it optimises
+    rounded = run_node(FeatureStyle, {"content": c, "style": s, "start": start}, device="cuda",
+                       **{**cfg, "precision": "bf16"})[1]
+    assert rounded["precision"] == "bf16"
+    assert rounded["history"]["loss"][0] == pytest.approx(cpu[1]["history"]["loss"][0], rel=3e-2)
+    assert rounded["history"]["loss"][-1] < rounded["history"]["loss"][0]
+
+
+def test_exact_fp32_convolutions_switches_cudnns_tf32_off_only_inside_and_only_for_cuda():
+    from audiostyle_engine.device import exact_fp32_convolutions
+
+    conv = torch.backends.cudnn.conv
+    before = conv.fp32_precision
+    with exact_fp32_convolutions("cpu"):
+        assert conv.fp32_precision == before
+    with pytest.raises(RuntimeError, match="inside"):
+        with exact_fp32_convolutions("cuda:0"):
+            assert conv.fp32_precision == "ieee"
+            raise RuntimeError("inside")
+    assert conv.fp32_precision == before
+
+
+def test_texture_statistics_alone_run_no_network_and_say_so(rng, monkeypatch):
+    from audiostyle_engine import precision
+
+    monkeypatch.setattr(precision, "cpu_conv_bf16_speedup", lambda *a, **k: pytest.fail("nothing to probe for"))
+    c, s = _spectrograms(rng, seconds=0.5)
+    rec = run_node(FeatureStyle, {"content": c, "style": s}, iterations=1, alpha=0.0, beta=0.0, texture_weight=1.0,
+                   precision="auto")[1]
+    assert rec["precision"] == "fp32" and rec["precision_reason"].startswith("no network runs")
