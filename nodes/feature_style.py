@@ -1,7 +1,6 @@
 """feature_style: style transfer through fixed feature extractors instead of the paper's random conv layer."""
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import time
 
@@ -182,9 +181,23 @@ class FeatureStyle(Node):
         out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
         histories = []
         t0 = time.perf_counter()
-        # fp32 means fp32 on CUDA too (cuDNN would run the convolutions in TF32); bf16 asked for its rounding.
-        with exact_fp32_convolutions(device) if decision.precision == "fp32" else contextlib.nullcontext():
+        nets = [n for n in (net, random_net) if n is not None]
+
+        def to_fp32() -> bool:
+            """bf16's rounded gradient can leave the line search without a lower point long before fp32's would
+            (measured: piano+amen's third excerpt stopped after 1 iteration at loss 3.44, fp32 went on to 0.88), so
+            a bf16 run that stalls goes on in fp32 from where it stood."""
+            if not any(n.precision == "bf16" for n in nets):
+                return False
+            for n in nets:
+                n.use_precision("fp32")
+            return True
+
+        # fp32 means fp32 on CUDA too: cuDNN would run the convolutions in TF32 (bf16 ones are not affected).
+        with exact_fp32_convolutions(device):
             for ch in range(content.channels):
+                for n in nets:  # the style and content targets in fp32, whatever the optimisation runs in
+                    n.use_precision("fp32")
                 start_ch = ch if start.channels > 1 else 0
                 signal = _content_signal(start, start_ch)
                 if p["init"] == "content_noise":
@@ -203,12 +216,14 @@ class FeatureStyle(Node):
                                         content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
                                         n_fft=content.n_fft, hop_length=content.hop_length,
                                         start_mag=floor_mag)
+                for n in nets:  # each channel starts in the decided precision, whatever the last one fell back to
+                    n.use_precision(decision.precision)
                 label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""
 
                 def progress(i, n, loss, label=label):
                     ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
 
-                z, history = fo.optimise(loss_fn, z0, cfg, progress, variable, torch.log1p(content_mag))
+                z, history = fo.optimise(loss_fn, z0, cfg, progress, variable, torch.log1p(content_mag), on_stall=to_fp32)
                 out[ch], phase[ch] = variable.output(z)
                 histories.append(history)
         ctx.record("history", histories[0])
@@ -216,7 +231,11 @@ class FeatureStyle(Node):
         ctx.record("negative_bins_fraction", 0.0)
         ctx.record("device", device)
         ctx.record("precision", decision.precision)
-        ctx.record("precision_reason", decision.reason)
+        reason = decision.reason
+        stalled = [h["stall_iteration"] for h in histories if h["stall_iteration"] is not None]
+        if decision.precision == "bf16" and stalled:
+            reason += f"; fp32 from iteration {stalled[0]} on, where bf16's line search found no lower point"
+        ctx.record("precision_reason", reason)
         return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
                                            content.window, content.length, "log1p", phase, content.source,
                                            {"style_source": style.source})}

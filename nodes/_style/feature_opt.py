@@ -92,15 +92,24 @@ class Variable:
 
 
 def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, variable: Variable | None = None,
-             content_logmag: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
-    """L-BFGS over z; the history has the keys of the style_transfer node's (reports and the CLI read them)."""
+             content_logmag: torch.Tensor | None = None, on_stall=None) -> tuple[torch.Tensor, dict]:
+    """L-BFGS over z; the history has the keys of the style_transfer node's (reports and the CLI read them).
+
+    on_stall: called once when a step finds no lower point; if it returns True it has changed loss_fn (e.g. its
+    networks from bf16 to fp32), and the optimisation goes on from where it stood with a fresh L-BFGS history
+    (the old one describes the other function); ``history["stall_iteration"]`` records where."""
     z = z0.contiguous().clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([z], lr=1.0, max_iter=1, max_eval=40, history_size=cfg.history_size,
-                            line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
+
+    def new_optimiser():
+        return torch.optim.LBFGS([z], lr=1.0, max_iter=1, max_eval=40, history_size=cfg.history_size,
+                                 line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
+
+    opt = new_optimiser()
     cache: list = []
     history = {"iteration": [], "loss": [], "content_loss": [], "style_loss": [], "random_style_loss": [],
                "rhythm_loss": [], "frame_loss": [], "texture_loss": [],
-               "content_correlation": [], "seconds": [], "evaluations": 0, "stopped": "iterations"}
+               "content_correlation": [], "seconds": [], "evaluations": 0, "stopped": "iterations",
+               "stall_iteration": None}
     t0 = time.perf_counter()
 
     def evaluate():
@@ -138,8 +147,14 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
         before = z.detach().clone()
         opt.step(closure)
         if torch.equal(before, z.detach()):
-            history["stopped"] = "no_progress"
-            break
+            if on_stall is not None and history["stall_iteration"] is None and on_stall():
+                history["stall_iteration"] = iteration
+                cache.clear()
+                opt = new_optimiser()
+                opt.step(closure)
+            if torch.equal(before, z.detach()):
+                history["stopped"] = "no_progress"
+                break
         note(iteration)
         if progress:
             progress(iteration, cfg.iterations, history["loss"][-1])

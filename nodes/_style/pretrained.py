@@ -83,8 +83,7 @@ class FeatureNet:
     def __init__(self, weights: dict[str, torch.Tensor], device="cpu", eps: float = 1e-5, precision: str = "fp32"):
         # bf16: the convolutions in bfloat16 (oneDNN accumulates in fp32); the front end and everything computed
         # from the activations (Grams, autocovariances, the content loss) stay in fp32.
-        self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
-        self.layers = []
+        self.layers, self._exact = [], []
         blocks = sorted({k.split(".")[0] for k in weights if k.startswith("conv_block")})
         for b in blocks:
             convs = []
@@ -92,9 +91,15 @@ class FeatureNet:
                 w = weights[f"{b}.conv{i}.weight"]
                 scale = weights[f"{b}.bn{i}.weight"] / torch.sqrt(weights[f"{b}.bn{i}.running_var"] + eps)
                 bias = weights[f"{b}.bn{i}.bias"] - weights[f"{b}.bn{i}.running_mean"] * scale
-                convs.append(((w * scale[:, None, None, None]).to(device, self.dtype), bias.to(device, self.dtype)))
-            self.layers.append(convs)
+                convs.append(((w * scale[:, None, None, None]).to(device), bias.to(device)))
+            self._exact.append(convs)
         self.mel = torch.from_numpy(_mel_filters()).to(device)
+        self.use_precision(precision)
+
+    def use_precision(self, precision: str) -> None:
+        """Run the convolutions in fp32 or bf16 from now on (the fp32 weights are kept, so bf16 → fp32 is exact)."""
+        self.precision, self.dtype = precision, {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+        self.layers = [[(w.to(self.dtype), b.to(self.dtype)) for w, b in convs] for convs in self._exact]
 
     def front_end(self, power: torch.Tensor) -> torch.Tensor:
         """|STFT|² [bins, frames] at our hop → the network's input [1, 1, frames/2, 96]."""

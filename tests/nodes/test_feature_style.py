@@ -620,3 +620,48 @@ def test_texture_statistics_alone_run_no_network_and_say_so(rng, monkeypatch):
     rec = run_node(FeatureStyle, {"content": c, "style": s}, iterations=1, alpha=0.0, beta=0.0, texture_weight=1.0,
                    precision="auto")[1]
     assert rec["precision"] == "fp32" and rec["precision_reason"].startswith("no network runs")
+
+
+def _flat_then_bowl(state):
+    def loss_fn(z):
+        loss = (z ** 2).sum() * (0.0 if state["flat"] else 1.0)
+        zero = torch.zeros(())
+        return loss, dict(content=zero, style=loss.detach(), random_style=zero, rhythm=zero, frame=zero, texture=zero)
+    return loss_fn
+
+
+def test_a_stalled_optimisation_goes_on_once_on_stall_has_changed_the_loss():
+    from nodes._style import feature_opt as fo
+
+    cfg = fo.FeatureConfig("logmag", 0.0, 1.0, 0.0, iterations=5, tolerance=None, tolerance_window=10)
+    state = {"flat": True}
+    _, plain = fo.optimise(_flat_then_bowl(state), torch.ones(8), cfg)
+    assert plain["stopped"] == "no_progress" and plain["iteration"] == [0] and plain["stall_iteration"] is None
+
+    def on_stall():
+        state["flat"] = False
+        return True
+
+    z, h = fo.optimise(_flat_then_bowl(state), torch.ones(8), cfg, on_stall=on_stall)
+    assert h["stall_iteration"] == 1 and h["iteration"][-1] >= 1 and float((z ** 2).sum()) < 1e-6
+
+
+def test_a_bf16_run_that_stalls_goes_on_in_fp32_and_says_so(rng, monkeypatch):
+    from nodes._style import feature_opt as fo
+
+    real = fo.optimise
+
+    def stalls_at_once(loss_fn, z0, cfg, *args, on_stall=None, **kwargs):
+        assert on_stall() is True and on_stall() is False  # both networks switched, nothing left to switch
+        z, history = real(loss_fn, z0, cfg, *args, **kwargs)
+        history["stall_iteration"] = 1
+        return z, history
+
+    c, s = _spectrograms(rng, seconds=0.5)
+    cfg = dict(weights="random", iterations=3, random_beta=1.0, style_blocks=[2, 3])
+    exact = run_node(FeatureStyle, {"content": c, "style": s}, **cfg, precision="fp32")[1]
+    monkeypatch.setattr(fo, "optimise", stalls_at_once)
+    fell_back = run_node(FeatureStyle, {"content": c, "style": s}, **cfg, precision="bf16")[1]
+    assert fell_back["history"]["loss"] == exact["history"]["loss"]  # exactly fp32's run from there on
+    assert fell_back["precision"] == "bf16" and fell_back["precision_reason"].endswith(
+        "; fp32 from iteration 1 on, where bf16's line search found no lower point")

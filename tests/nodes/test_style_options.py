@@ -246,6 +246,8 @@ def test_beyond_paper_graph_validates():
     assert styled.params["style_blocks"] == [2, 3, 4] and styled.params["random_beta"] == 3.0
     assert styled.params["tolerance"] is not None  # it stops when converged
     assert styled.params["precision"] == "auto"  # bf16 convolutions only where measured faster
+    exact = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"precision": "fp32"})
+    assert exact.nodes["styled"].params["precision"] == "fp32"
     start = graph.nodes[graph.nodes["start_spec"].inputs["audio"][0]]  # it starts from a light mix of the style
     assert styled.inputs["start"][0] == "start_spec" and start.type == "layer" and start.params["amount"] == 0.10
     layered = graph.nodes["layered"]  # the style under the styled output, by the measured share
