@@ -239,7 +239,7 @@ def validation_device() -> str:
     return resolve_device("auto")
 
 
-def forced_bf16_warning(cache_dir: Path | None = None, device: str | None = None, probe: str = "gemm") -> str | None:
+def forced_bf16_warning(cache_dir: Path | None = None, probe: str = "gemm") -> str | None:
     """At validation: the warning for ``precision: bf16`` if it measures slower on the device a run would get
-    (``device``: the one the node runs on whatever the run's, e.g. "cpu")."""
-    return slow_bf16_warning(decide("bf16", device or validation_device(), cache_dir, probe=probe))
+    (``probe``: which operation's speed decides, as in decide())."""
+    return slow_bf16_warning(decide("bf16", validation_device(), cache_dir, probe=probe))
