@@ -33,7 +33,8 @@ class Decision:
     precision: str  # what runs: fp32 or bf16
     requested: str  # what the graph asked for: auto, fp32 or bf16
     reason: str  # one sentence, for the run summary, the report and the provenance sidecar
-    speedup: float | None = None  # measured fp32 time / bf16 time of the probe GEMM (None: not measured)
+    speedup: float | None = None  # measured fp32 time / bf16 time of the probe (None: not measured)
+    probe: str | None = None  # which probe measured it (a key of PROBES)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -57,12 +58,12 @@ def cpu_info() -> dict:
     return {"model": model, "flags": [f for f in CPU_FLAGS if f in flags]}
 
 
-def _time_gemm(a, b, repeats: int, budget_s: float) -> float:
-    """Best of ``repeats`` timings of a @ b, stopping early once ``budget_s`` is spent."""
+def _best_time(run, repeats: int, budget_s: float) -> float:
+    """Best of ``repeats`` timings of run(), stopping early once ``budget_s`` is spent."""
     best, spent = float("inf"), 0.0
     for _ in range(repeats):
         t0 = time.perf_counter()
-        a @ b
+        run()
         dt = time.perf_counter() - t0
         best, spent = min(best, dt), spent + dt
         if spent > budget_s:
@@ -70,11 +71,20 @@ def _time_gemm(a, b, repeats: int, budget_s: float) -> float:
     return best
 
 
-def measure_cpu_bf16_speedup() -> float:
-    """fp32 time / bf16 time of one GEMM at the style conv's inner shape, shrunk to milliseconds in fp32.
+def _fp32_over_bf16(fp32_run, bf16_run) -> float:
+    """fp32 time / bf16 time of one operation, its kernel selection already paid for by the caller.
 
-    A bf16 GEMM without hardware support takes ~40x the fp32 time, so bf16 is timed once first and
-    repeated only if it was not already far slower: the probe stays well under a second either way."""
+    bf16 without hardware support takes tens of times the fp32 time, so bf16 is timed once first and
+    repeated only if it was not already far slower: a probe stays well under a second either way."""
+    fp32 = _best_time(fp32_run, 5, 0.2)
+    once = _best_time(bf16_run, 1, 0.0)
+    bf16 = once if once > 4 * fp32 else min(once, _best_time(bf16_run, 4, 0.2))
+    return fp32 / bf16
+
+
+def measure_cpu_bf16_speedup() -> float:
+    """fp32 time / bf16 time of one GEMM at the style conv's inner shape, shrunk to milliseconds in fp32
+    (a bf16 GEMM without hardware support takes ~40x the fp32 time)."""
     import torch
 
     m, k, n = settings.PRECISION_PROBE_SHAPE
@@ -82,10 +92,7 @@ def measure_cpu_bf16_speedup() -> float:
     a, b = torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)
     a16, b16 = a.to(torch.bfloat16), b.to(torch.bfloat16)
     a @ b, a16[:8] @ b16  # first calls pay for oneDNN's kernel selection; keep that out of the figures
-    fp32 = _time_gemm(a, b, 5, 0.2)
-    once = _time_gemm(a16, b16, 1, 0.0)
-    bf16 = once if once > 4 * fp32 else min(once, _time_gemm(a16, b16, 4, 0.2))
-    return fp32 / bf16
+    return _fp32_over_bf16(lambda: a @ b, lambda: a16 @ b16)
 
 
 def measure_cpu_conv_bf16_speedup() -> float:
@@ -93,8 +100,7 @@ def measure_cpu_conv_bf16_speedup() -> float:
     (feature_style; bf16 channels-last, as the network runs it). oneDNN runs a convolution with other kernels
     than a GEMM, so the GEMM probe does not answer for it. The whole network gains less than this one layer
     (the front end, the first layer's single input channel and the fp32 Grams do not speed up): this probe
-    measured 5.7-7.5x where the network's forward and backward gained 2.9x, on a 2-core AMX Xeon. Emulated bf16 is timed once, as
-    in the GEMM probe."""
+    measured 5.7-7.5x where the network's forward and backward gained 2.9x, on a 2-core AMX Xeon."""
     import torch
     import torch.nn.functional as F
 
@@ -104,24 +110,13 @@ def measure_cpu_conv_bf16_speedup() -> float:
     x16 = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
     w16 = w.to(torch.bfloat16)
 
-    def timed(inp, weight, repeats, budget_s):
-        best, spent = float("inf"), 0.0
-        for _ in range(repeats):
-            leaf = inp.detach().requires_grad_(True)
-            t0 = time.perf_counter()
-            out = F.conv2d(leaf, weight, padding=1)
-            torch.autograd.grad(out, leaf, torch.ones_like(out))
-            dt = time.perf_counter() - t0
-            best, spent = min(best, dt), spent + dt
-            if spent > budget_s:
-                break
-        return best
+    def forward_and_back(inp, weight):
+        leaf = inp.detach().requires_grad_(True)
+        out = F.conv2d(leaf, weight, padding=1)
+        torch.autograd.grad(out, leaf, torch.ones_like(out))
 
-    timed(x, w, 1, 0.0), timed(x16[:, :, :8], w16, 1, 0.0)  # kernel selection, outside the figures
-    fp32 = timed(x, w, 5, 0.2)
-    once = timed(x16, w16, 1, 0.0)
-    bf16 = once if once > 4 * fp32 else min(once, timed(x16, w16, 4, 0.2))
-    return fp32 / bf16
+    forward_and_back(x, w), forward_and_back(x16[:, :, :8], w16)  # kernel selection, outside the figures
+    return _fp32_over_bf16(lambda: forward_and_back(x, w), lambda: forward_and_back(x16, w16))
 
 
 # Variables that cap the instruction set oneDNN, MKL or ATen may use: with one set, the same CPU runs
@@ -212,10 +207,11 @@ def decide(requested: str, device: str, cache_dir: Path | None = None, *, info=N
     measured = f"a bf16 {what} measured {_times(ratio)}x the speed of fp32 on this CPU ({info['model']}"
     measured += f", {', '.join(has)})" if has else ", no bf16 instructions)"
     if requested == "bf16":
-        return Decision("bf16", requested, f"bf16 requested; {measured}", ratio)
+        return Decision("bf16", requested, f"bf16 requested; {measured}", ratio, probe)
     if ratio >= threshold:
-        return Decision("bf16", requested, f"auto: {measured}", ratio)
-    return Decision("fp32", requested, f"auto: {measured}, below the {threshold:g}x that bf16 needs to pay", ratio)
+        return Decision("bf16", requested, f"auto: {measured}", ratio, probe)
+    return Decision("fp32", requested, f"auto: {measured}, below the {threshold:g}x that bf16 needs to pay", ratio,
+                    probe)
 
 
 def _times(ratio: float) -> str:
@@ -227,7 +223,7 @@ def slow_bf16_warning(decision: Decision) -> str | None:
     """The warning for a forced bf16 that measured slower than fp32 (None when it pays or was not measured)."""
     if decision.requested != "bf16" or decision.speedup is None or decision.speedup >= 1.0:
         return None
-    what = "convolution" if "bf16 convolution measured" in decision.reason else "GEMM"
+    what = PROBES[decision.probe or "gemm"][1]
     return (f"precision: bf16 runs {1 / decision.speedup:.1f}x slower than fp32 on this CPU (probe {what}: bf16 at "
             f"{_times(decision.speedup)}x fp32's speed); use precision: auto (or fp32)")
 
@@ -237,6 +233,16 @@ def validation_device() -> str:
     from .device import resolve_device
 
     return resolve_device("auto")
+
+
+def decide_for_run(requested: str, device: str, cache_dir: Path | None, warn, probe: str = "gemm") -> Decision:
+    """decide() for a node's run; a forced bf16 measured slower is passed to ``warn`` unless validation already
+    warned of it, with the graph's line, for this device."""
+    decision = decide(requested, device, cache_dir, probe=probe)
+    warning = slow_bf16_warning(decision)
+    if warning and device != validation_device():
+        warn(warning)
+    return decision
 
 
 def forced_bf16_warning(cache_dir: Path | None = None, probe: str = "gemm") -> str | None:

@@ -242,15 +242,11 @@ class FeatureStyle(Node):
 
     def _precision(self, ctx, p: dict, cfg):
         """What precision the networks run in, and why (audiostyle_engine/precision.py decides auto)."""
-        from audiostyle_engine.precision import Decision, decide, slow_bf16_warning, validation_device
+        from audiostyle_engine.precision import Decision, decide_for_run
 
         if not (_needs_network(p) or cfg.random_beta > 0):
             return Decision("fp32", p["precision"], "no network runs (the texture statistics alone)")
-        decision = decide(p["precision"], ctx.device, ctx.cache_dir, probe="conv")
-        warning = slow_bf16_warning(decision)
-        if warning and ctx.device != validation_device():  # else validation already warned, with the line
-            ctx.warn(warning)
-        return decision
+        return decide_for_run(p["precision"], ctx.device, ctx.cache_dir, ctx.warn, probe="conv")
 
     @staticmethod
     def _floor_magnitude(cfg, stft_args: tuple, length: int, floor: Spectrogram, ch: int, device):

@@ -180,16 +180,12 @@ class StyleTransfer(Node):
 
     def _precision(self, ctx):
         """What precision runs, and why (audiostyle_engine/precision.py decides auto on this machine)."""
-        from audiostyle_engine.precision import Decision, decide, slow_bf16_warning, validation_device
+        from audiostyle_engine.precision import Decision, decide_for_run
 
         requested = self.params["precision"]
         if self.params["implementation"] == "plain":  # validation refuses plain + bf16
             return Decision("fp32", requested, "implementation: plain runs in fp32")
-        decision = decide(requested, ctx.device, ctx.cache_dir)
-        warning = slow_bf16_warning(decision)
-        if warning and ctx.device != validation_device():  # else validation already warned, with the line
-            ctx.warn(warning)
-        return decision
+        return decide_for_run(requested, ctx.device, ctx.cache_dir, ctx.warn)
 
     def _terms(self, content: Spectrogram) -> list:
         from ._style.terms import build_terms
