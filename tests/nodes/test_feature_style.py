@@ -535,6 +535,24 @@ def test_bf16_network_gives_fp32_features_within_bf16_rounding_and_passes_gradie
     assert torch.isfinite(z.grad).all() and float(z.grad.abs().sum()) > 0
 
 
+@pytest.mark.parametrize("bands", [1, 3])
+def test_grams_of_channels_last_features_are_those_of_contiguous_ones_with_the_same_gradient(rng, bands):
+    """bf16's features come channels-last and the Gram reads them as they lie: the same numbers, and the
+    same gradient, as the [channels, positions] product of the same values laid out contiguously."""
+    values = torch.from_numpy(rng.standard_normal((1, 16, 12, 10)).astype(np.float32))
+    grads = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        x = values.clone().contiguous(memory_format=layout).requires_grad_(True)
+        feats = x.squeeze(0)
+        grams = pt.band_grams(feats, bands)
+        assert [g.shape for g in grams] == [(16, 16)] * bands
+        reference = [pt.gram(part.contiguous()) for part in pt.mel_ranges(values[0], bands)]
+        for g, r in zip(grams, reference):
+            torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
+        sum((g ** 2).sum() for g in grams).backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-6)
+
 def test_precision_records_what_ran_and_auto_follows_the_convolution_probe(rng, monkeypatch):
     from audiostyle_engine import precision
 
