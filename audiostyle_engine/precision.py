@@ -249,3 +249,11 @@ def forced_bf16_warning(cache_dir: Path | None = None, probe: str = "gemm") -> s
     """At validation: the warning for ``precision: bf16`` if it measures slower on the device a run would get
     (``probe``: which operation's speed decides, as in decide())."""
     return slow_bf16_warning(decide("bf16", validation_device(), cache_dir, probe=probe))
+
+
+def forced_bf16_problems(requested: str, probe: str = "gemm", cache_dir: Path | None = None) -> list:
+    """A node's check_params part for its ``precision`` param: a warning where a forced bf16 measures slower."""
+    from .spec import ParamProblem
+
+    warning = forced_bf16_warning(cache_dir, probe) if requested == "bf16" else None
+    return [ParamProblem("precision", warning, warning=True)] if warning else []

@@ -115,12 +115,9 @@ class FeatureStyle(Node):
                 continue
             if not blocks or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 4 for b in blocks):
                 problems.append(ParamProblem(name, f"{name}={blocks!r} must list conv blocks 1 to 4"))
-        if params["precision"] == "bf16":
-            from audiostyle_engine.precision import forced_bf16_warning
+        from audiostyle_engine.precision import forced_bf16_problems
 
-            warning = forced_bf16_warning(probe="conv")
-            if warning:
-                problems.append(ParamProblem("precision", warning, warning=True))
+        problems += forced_bf16_problems(params["precision"], probe="conv")
         p = {**params, **PRESETS.get(params["preset"], {})}
         # Caught here rather than minutes into a batch: the weights ship in a wheel that `pip install .` leaves
         # out (its own requirements pin old numpy and librosa). find_spec imports nothing.

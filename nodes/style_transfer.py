@@ -97,12 +97,10 @@ class StyleTransfer(Node):
                                              "remove lower_bound"))
         if params["precision"] == "bf16" and params["implementation"] != "fast":
             problems.append(ParamProblem("precision", "precision: bf16 needs implementation: fast"))
-        elif params["precision"] == "bf16":
-            from audiostyle_engine.precision import forced_bf16_warning
+        else:
+            from audiostyle_engine.precision import forced_bf16_problems
 
-            warning = forced_bf16_warning()
-            if warning:
-                problems.append(ParamProblem("precision", warning, warning=True))
+            problems += forced_bf16_problems(params["precision"])
         widths = params["extra_kernel_widths"]
         if not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 512 for w in widths):
             problems.append(ParamProblem("extra_kernel_widths", f"extra_kernel_widths={widths!r} must be a list of "
