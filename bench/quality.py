@@ -581,6 +581,31 @@ def add_frontier(rows: list[dict]) -> None:
                 xs, ys = frontier(rows, r["pair"], measure)
                 if xs.size >= 2:
                     r[margin] = float(r[measure] - np.interp(r["content_correlation"], xs, ys))
+    add_measure_margins(rows)
+
+
+def add_measure_margins(rows: list[dict]) -> None:
+    """Each objective measure's own margin (``margin_<measure>``): its position against the mix curve of that
+    measure alone. The objective margin is their mean, so this says which measure holds a pair back."""
+    by_pair: dict[str, list[dict]] = {}
+    for r in rows:
+        by_pair.setdefault(r["pair"], []).append(r)
+    for pair_rows in by_pair.values():
+        ref = next((x for x in pair_rows if x["config"] == "content"), None)
+        if ref is None:
+            continue
+        positioned = [dict(quality.positions(r, ref), config=r["config"], content_correlation=r["content_correlation"])
+                      for r in pair_rows]
+        for r, pos in zip(pair_rows, positioned):
+            for m in quality.STYLE_MEASURES:
+                if m in pos:
+                    refs = sorted((p for p in positioned if m in p and (p["config"] in ("content", "style*")
+                                                                       or p["config"].startswith("mix"))),
+                                  key=lambda p: p["content_correlation"])
+                    if len(refs) >= 2:
+                        r[f"margin_{m}"] = float(pos[m] - np.interp(r["content_correlation"],
+                                                                    [p["content_correlation"] for p in refs],
+                                                                    [p[m] for p in refs]))
 
 
 def is_placebo(config: str) -> bool:
@@ -632,6 +657,11 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
         if floors and all(p in floors for p in have):
             s["pairs_beyond_placebos"] = sum(all(m in by[(p, cfg)] and by[(p, cfg)][m] < floors[p][m] for m in floors[p])
                                              for p in have)
+        for m in quality.STYLE_MEASURES:  # which measure holds the pairs back: mean margin, pairs above the curve
+            if have and all(f"margin_{m}" in by[(p, cfg)] for p in have):
+                values = [by[(p, cfg)][f"margin_{m}"] for p in have]
+                s[f"margin_{m}"] = float(np.mean(values))
+                s[f"above_{m}"] = int(sum(v > 0 for v in values))
         if all("seconds" in by[(p, cfg)] for p in have):
             s["seconds"] = float(np.mean([by[(p, cfg)]["seconds"] for p in have]))
         if all((p, base) in by for p in have):
@@ -675,6 +705,14 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
     for cfg, s in summary.items():
         print(f"{cfg:30s} " + " ".join(f"{s.get(c, float('nan')):8.3g}" if c != "mel_covariance"
                                        else f"{s.get(c, float('nan')):8.0f}" for c in cols + extra))
+    measures = [m for m in quality.STYLE_MEASURES if any(f"margin_{m}" in v for v in summary.values())]
+    if measures:
+        print("\neach objective measure's margin to its own mix curve: mean over pairs (pairs above the curve)")
+        print(f"{'config':30s} " + " ".join(f"{short.get(m, m):>14s}" for m in measures))
+        for cfg, s in summary.items():
+            if cfg in ("content", "style*") or cfg.startswith("mix") or f"margin_{measures[0]}" not in s:
+                continue
+            print(f"{cfg:30s} " + " ".join(f"{s[f'margin_{m}']:+9.3f} ({s[f'above_{m}']:2d})" for m in measures))
     spread = placebo_spread(rows)
     if spread:
         print("\nplain mixes with the style placed elsewhere (placebos, "

@@ -51,6 +51,29 @@ def test_nongram_margin_reads_only_the_measures_other_than_the_grams(bench):
     assert all(abs(r["nongram_margin"]) < 1e-12 for r in rows[:-1])
 
 
+def test_each_measures_margin_says_which_one_holds_a_pair_back_and_their_mean_is_the_objective_margin(bench):
+    """An output below the mix curve on every measure but rhythm: its rhythm margin is the positive one, the
+    summary counts that pair above the curve on rhythm only, and the six margins average to the objective one."""
+    from audiostyle_engine import quality
+
+    measures = quality.STYLE_MEASURES
+    refs = [("content", 1.0), ("mix20", 0.8), ("mix50", 0.5), ("style*", 0.0)]
+    rows = [{"pair": "a+b", "config": c, "content_correlation": x, **{m: 1 + x for m in measures}} for c, x in refs]
+    out = {"pair": "a+b", "config": "out/gl", "content_correlation": 0.8, **{m: 1.4 for m in measures}}
+    out["rhythm"] = 1.9
+    rows.append(out)
+    for r in rows:
+        r["position"] = float(np.mean(list(quality.positions(r, rows[0]).values())))
+    bench.add_frontier(rows)
+    curve = 1.8 / 2  # the mix20's position on every measure (a fraction of the content's distance, 2)
+    assert out["margin_rhythm"] == pytest.approx(1.9 / 2 - curve)
+    assert all(out[f"margin_{m}"] == pytest.approx(1.4 / 2 - curve) for m in measures if m != "rhythm")
+    assert np.mean([out[f"margin_{m}"] for m in measures]) == pytest.approx(out["objective_margin"])
+    assert all(abs(r[f"margin_{m}"]) < 1e-12 for r in rows[:-1] for m in measures)  # the curves' own points
+    s = bench.summarise(rows)["out/gl"]
+    assert s["above_rhythm"] == 1 and all(s[f"above_{m}"] == 0 for m in measures if m != "rhythm")
+
+
 def test_summary_keeps_the_worst_pair(bench):
     rows = _rows() + [dict(r, pair="c+d") for r in _rows()]
     rows[-1]["position"] = 0.9  # the second pair's output is worse than layering
