@@ -111,6 +111,11 @@ FEATURE_HOLD_MEL_BANDS = 96
 # feature_style's consistent domain optimises log(|S| + this): a floor far below any audible bin, so that
 # digitally silent bins have a finite start.
 FEATURE_CONSISTENT_FLOOR = 1e-9
+# ...and no bin of z may rise more than this (natural log, +260 dB) above the start's loudest: exp() of a line
+# search's trial step overflowed float32 there (z 120 on perc2+violin2 with onset_weight 1, one torch thread), the
+# loss turned NaN, and torch's strong-Wolfe search, which cannot compare NaN, stepped on to 1e30. Trial steps do go
+# far (the bundled beyond_paper's fp32 run tries one 21.6 above), and the bound must not change their path.
+FEATURE_LOG_HEADROOM = 30.0
 
 FEATURE_RHYTHM_SECONDS = 2.0  # feature_style's rhythm loss: lags up to one bar at 120 bpm
 

@@ -39,10 +39,10 @@ class FeatureStyle(Node):
                      "heavier in the style). Default: the start", optional=True)),
         outputs=(Port("spectrogram", PortKind.SPECTROGRAM, "styled log1p magnitude with a phase, same frames as content"),),
         report=ReportRoles(sources=("content", "style"), makes="styled", iterations=IterationRecord(
-            "history", losses=(("loss", "total (α·content + β·style + random style + rhythm + frame + texture, + the content floor)"), ("content_loss", "content"),
+            "history", losses=(("loss", "total (α·content + β·style + random style + rhythm + frame + onset + texture, + the content floor)"), ("content_loss", "content"),
                                ("style_loss", "pretrained Gram style"), ("random_style_loss", "random-weight Gram style"),
                                ("rhythm_loss", "rhythm (feature autocovariance)"),
-                               ("frame_loss", "frame statistics"),
+                               ("frame_loss", "frame statistics"), ("onset_loss", "onset rhythm"),
                                ("texture_loss", "texture statistics")),
             correlation=("content_correlation", "correlation with content"), evaluations="evaluations",
             facts=("precision", "precision_reason"))),
@@ -65,7 +65,10 @@ class FeatureStyle(Node):
                   "time of each frame's pretrained features (pooled over each of gram_bands' mel ranges), in the "
                   "style blocks. The Gram cannot say which textures sound in the same frame (a loop's hats with "
                   "its kick, in bursts, or spread evenly); these can", min=0.0),
-            Param("rhythm_seconds", "float", settings.FEATURE_RHYTHM_SECONDS, "longest lag of the rhythm loss "
+            Param("onset_weight", "float", 0.0, "weight of the onset rhythm loss: the autocorrelation of the "
+                  "front end's onset envelope (one curve for the whole sound: how often it starts anew), the "
+                  "style's against the output's, 1 at the content's", min=0.0),
+            Param("rhythm_seconds", "float", settings.FEATURE_RHYTHM_SECONDS, "longest lag of the rhythm losses "
                   "(at most half of either clip)", min=0.1, max=30.0, unit="s"),
             Param("hold_content", "bool", False, "hold the output's content correlation (log-magnitudes against "
                   "the content's) at the start's, as a floor, instead of pulling it towards the content: with a "
@@ -159,7 +162,7 @@ class FeatureStyle(Node):
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
                                rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"],
                                random_beta=p["random_beta"], frame_weight=p["frame_weight"],
-                               hold_scale=p["hold_scale"])
+                               hold_scale=p["hold_scale"], onset_weight=p["onset_weight"])
         from ._style import pretrained as pt
 
         device = ctx.device
@@ -221,6 +224,10 @@ class FeatureStyle(Node):
                     ctx.progress(i, n, f"{label}loss {loss:.4g}", loss=float(loss))
 
                 z, history = fo.optimise(loss_fn, z0, cfg, progress, variable, torch.log1p(content_mag), on_stall=to_fp32)
+                if history["stopped"] == "non_finite":
+                    done = history["iteration"][-1]
+                    ctx.warn(f"feature_style: {label}iteration {done + 1}'s step left the spectrogram non-finite; the "
+                             f"output is iteration {done}'s (lower the style weights, or use precision: fp32)")
                 out[ch], phase[ch] = variable.output(z)
                 histories.append(history)
         ctx.record("history", histories[0])
@@ -294,7 +301,8 @@ class FeatureStyle(Node):
 
 def _needs_network(p: dict) -> bool:
     """Whether any weighted term (content, Gram, rhythm, frame statistics) reads the pretrained network's features."""
-    return p["alpha"] > 0 or p["beta"] > 0 or p["rhythm_weight"] > 0 or p["frame_weight"] > 0
+    return p["alpha"] > 0 or p["beta"] > 0 or p["rhythm_weight"] > 0 or p["frame_weight"] > 0 or \
+        (p["onset_weight"] > 0 and p["random_beta"] == 0)  # the onset loss reads a network's front end
 
 
 def _content_signal(content: Spectrogram, channel: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from audiostyle_engine import settings
+from audiostyle_engine.errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class FeatureConfig:
     random_beta: float = 0.0  # weight of the Gram loss through the same architecture with random weights
     frame_weight: float = 0.0  # weight of the frame vectors' mean and covariance (pretrained.frame_statistics)
     hold_scale: str = "linear"  # hold_content's correlation over the STFT's bins, or over mel bands ("mel")
+    onset_weight: float = 0.0  # weight of the onset envelope's autocorrelation (onsets.OnsetRhythmLoss)
 
 
 class Variable:
@@ -48,6 +50,7 @@ class Variable:
         self._phasor = torch.from_numpy(np.exp(1j * content_phase).astype(np.complex64)).to(device) \
             if domain == "consistent" else None
         self._rms = None  # consistent: the start's RMS, which the signal is held at
+        self._z_max = None  # logmag, consistent: the most z may reach (settings.FEATURE_LOG_HEADROOM)
 
     def start(self, signal: np.ndarray) -> torch.Tensor:
         wave = torch.from_numpy(signal.astype(np.float32)).to(self.device)
@@ -56,8 +59,15 @@ class Variable:
         spectrum = self._spectrum(wave)
         if self.domain == "consistent":
             self._rms = float(np.sqrt(np.mean(np.square(signal, dtype=np.float64))))
-            return torch.log(spectrum.abs() + settings.FEATURE_CONSISTENT_FLOOR)
-        return torch.log1p(spectrum.abs())
+            z = torch.log(spectrum.abs() + settings.FEATURE_CONSISTENT_FLOOR)
+        else:
+            z = torch.log1p(spectrum.abs())
+        self._z_max = float(z.max()) + settings.FEATURE_LOG_HEADROOM
+        return z
+
+    def _bounded(self, z: torch.Tensor) -> torch.Tensor:
+        """z with no bin above the start's loudest + the headroom; the identity (same bits) everywhere below."""
+        return z if self._z_max is None else z.clamp(max=self._z_max)
 
     def _spectrum(self, w: torch.Tensor) -> torch.Tensor:
         from .._spectral import stft
@@ -70,7 +80,7 @@ class Variable:
         rose); held, the optimiser cannot trade level for the content floor either."""
         from .._spectral import istft
 
-        y = istft((torch.exp(z) * self._phasor).unsqueeze(0), *self.stft_args, self.length)[0]
+        y = istft((torch.exp(self._bounded(z)) * self._phasor).unsqueeze(0), *self.stft_args, self.length)[0]
         return y * (self._rms / torch.sqrt(torch.mean(y ** 2)).clamp_min(1e-12))
 
     def _heard(self, z: torch.Tensor) -> torch.Tensor:
@@ -81,14 +91,18 @@ class Variable:
         if self.domain in ("waveform", "consistent"):
             s = self._heard(z)
             return torch.sqrt(s.real ** 2 + s.imag ** 2 + 1e-12)  # |·| has no gradient at 0
-        return torch.expm1(z.clamp_min(0.0))
+        return torch.expm1(self._bounded(z).clamp_min(0.0))
 
     def output(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
             if self.domain in ("waveform", "consistent"):
                 s = self._heard(z)
                 return torch.log1p(s.abs()).cpu().numpy(), s.angle().cpu().numpy()
-            return z.clamp_min(0.0).cpu().numpy(), self.content_phase
+            return self._bounded(z).clamp_min(0.0).cpu().numpy(), self.content_phase
+
+
+class _NonFinite(Exception):
+    """An evaluation gave a non-finite loss or gradient (raised through L-BFGS's step to abandon it)."""
 
 
 def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, variable: Variable | None = None,
@@ -107,7 +121,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
     opt = new_optimiser()
     cache: list = []
     history = {"iteration": [], "loss": [], "content_loss": [], "style_loss": [], "random_style_loss": [],
-               "rhythm_loss": [], "frame_loss": [], "texture_loss": [],
+               "rhythm_loss": [], "frame_loss": [], "onset_loss": [], "texture_loss": [],
                "content_correlation": [], "seconds": [], "evaluations": 0, "stopped": "iterations",
                "stall_iteration": None}
     t0 = time.perf_counter()
@@ -119,6 +133,8 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
         loss, parts = loss_fn(zz)
         grad, = torch.autograd.grad(loss, zz)
         history["evaluations"] += 1
+        if not (bool(torch.isfinite(loss)) and bool(torch.isfinite(grad).all())):
+            raise _NonFinite  # torch's strong-Wolfe search can neither compare nor bracket a NaN
         cache[:] = [z.detach().clone(), loss.detach(), grad, parts]
         return loss.detach(), grad, parts
 
@@ -133,7 +149,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
         loss, _, parts = evaluate()
         history["iteration"].append(iteration)
         history["loss"].append(float(loss))
-        for k in ("content", "style", "random_style", "rhythm", "frame", "texture"):
+        for k in ("content", "style", "random_style", "rhythm", "frame", "onset", "texture"):
             history[f"{k}_loss"].append(float(parts[k]))
         corr = float("nan")
         if variable is not None and content_logmag is not None:
@@ -142,19 +158,32 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
         history["content_correlation"].append(corr)
         history["seconds"].append(time.perf_counter() - t0)
 
-    note(0)
+    try:
+        note(0)
+    except _NonFinite:
+        raise ParameterError("feature_style: the loss or its gradient is not finite at the start; check the inputs "
+                             "for non-finite samples") from None
     for iteration in range(1, cfg.iterations + 1):
         before = z.detach().clone()
-        opt.step(closure)
-        if torch.equal(before, z.detach()):
-            if on_stall is not None and history["stall_iteration"] is None and on_stall():
+        try:
+            opt.step(closure)
+            if torch.equal(before, z.detach()) and on_stall is not None and history["stall_iteration"] is None \
+                    and on_stall():
                 history["stall_iteration"] = iteration
                 cache.clear()
                 opt = new_optimiser()
                 opt.step(closure)
-            if torch.equal(before, z.detach()):
-                history["stopped"] = "no_progress"
-                break
+        except _NonFinite:
+            # A trial point where the loss or its gradient is not finite ends the run at the last iterate (the
+            # line search would step on without bound, or fail), and the history says why it stopped there.
+            with torch.no_grad():
+                z.copy_(before)
+            cache.clear()
+            history["stopped"] = "non_finite"
+            break
+        if torch.equal(before, z.detach()):
+            history["stopped"] = "no_progress"
+            break
         note(iteration)
         if progress:
             progress(iteration, cfg.iterations, history["loss"][-1])
@@ -202,7 +231,8 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
                net=None, random_net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
                n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None, random_blocks=None):
     """loss(z) = alpha·content + beta·pretrained style + random_beta·random-weight style + rhythm_weight·rhythm
-    + frame_weight·frame statistics + texture_weight·texture (+ the content floor with hold_content), and its parts.
+    + frame_weight·frame statistics + onset_weight·onset rhythm + texture_weight·texture (+ the content floor
+    with hold_content), and its parts.
 
     hold_content: the Pearson correlation of log1p magnitudes with the content's, as the start (``start_mag``,
     e.g. a light mix of the style under the content) has it, becomes a floor: below it the loss rises steeply,
@@ -212,9 +242,9 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
     over mel bands (_content_floor). random_blocks: the random-weight Gram's blocks (None: style_blocks)."""
     from .pretrained import PretrainedLoss
 
-    # The caller builds a network only when a weighted term reads it.
+    # The caller builds a network only when a weighted term reads it (the onset loss reads a front end only).
     pretrained = random_gram = texture = None
-    if net is not None:
+    if net is not None and (cfg.alpha > 0 or cfg.beta > 0 or cfg.rhythm_weight > 0 or cfg.frame_weight > 0):
         pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands,
                                     cfg.rhythm_seconds if cfg.rhythm_weight > 0 else None, cfg.frame_weight > 0)
     if random_net is not None:  # only its Gram is read; its content block is the deepest style block
@@ -225,6 +255,13 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
         from .texture import TextureLoss
 
         texture = TextureLoss(style_mag, sample_rate, n_fft, hop_length)
+    onset = None
+    if cfg.onset_weight > 0:
+        from .onsets import OnsetRhythmLoss
+        from .pretrained import block_hop_seconds
+
+        front_end = (net if net is not None else random_net).front_end
+        onset = OnsetRhythmLoss(front_end, content_mag ** 2, style_mag ** 2, cfg.rhythm_seconds, block_hop_seconds(1))
     zero = torch.zeros(())
     content_floor = None
     if cfg.hold_content:
@@ -240,11 +277,15 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
         content, style, rhythm, frame = terms["content"], terms["style"], terms["rhythm"], terms["frame"]
         random_style = random_gram.terms(mag ** 2)["style"] if random_gram is not None else zero
         tex = texture(mag) if texture is not None else zero
+        onsets = onset(mag ** 2) if onset is not None else zero
         total = cfg.alpha * content + cfg.beta * style + cfg.random_beta * random_style + \
             cfg.rhythm_weight * rhythm + cfg.frame_weight * frame + cfg.texture_weight * tex
+        if onset is not None:  # added only when weighted: a zero term would still change the sum's rounding
+            total = total + cfg.onset_weight * onsets
         if content_floor is not None:
             total = total + content_floor(mag)
         return total, {"content": content.detach(), "style": style.detach(), "random_style": random_style.detach(),
-                       "rhythm": rhythm.detach(), "frame": frame.detach(), "texture": tex.detach()}
+                       "rhythm": rhythm.detach(), "frame": frame.detach(), "onset": onsets.detach(),
+                       "texture": tex.detach()}
 
     return loss_fn

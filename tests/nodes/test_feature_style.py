@@ -644,7 +644,8 @@ def _flat_then_bowl(state):
     def loss_fn(z):
         loss = (z ** 2).sum() * (0.0 if state["flat"] else 1.0)
         zero = torch.zeros(())
-        return loss, dict(content=zero, style=loss.detach(), random_style=zero, rhythm=zero, frame=zero, texture=zero)
+        return loss, dict(content=zero, style=loss.detach(), random_style=zero, rhythm=zero, frame=zero, onset=zero,
+                          texture=zero)
     return loss_fn
 
 
@@ -683,3 +684,97 @@ def test_a_bf16_run_that_stalls_goes_on_in_fp32_and_says_so(rng, monkeypatch):
     assert fell_back["history"]["loss"] == exact["history"]["loss"]  # exactly fp32's run from there on
     assert fell_back["precision"] == "bf16" and fell_back["precision_reason"].endswith(
         "; fp32 from iteration 1 on, where bf16's line search found no lower point")
+
+
+def _clicks(rng, period_s: float, seconds: float = 4.0) -> np.ndarray:
+    """Noise bursts of 20 ms every period_s over a quiet noise floor: a beat with nothing else in it."""
+    x = noise(rng, seconds=seconds)[0] * 0.01
+    burst = int(0.02 * SR)
+    for start in range(0, x.size - burst, int(period_s * SR)):
+        x[start:start + burst] += noise(rng, seconds=burst / SR)[0][:burst]
+    return x
+
+
+def test_onset_autocorrelation_peaks_at_the_beats_period_whatever_the_level(rng):
+    from nodes._style import onsets
+
+    net, hop = _net(False), pt.block_hop_seconds(1)
+    beat = _clicks(rng, 0.5)
+    curves = [onsets.onset_autocorrelation(onsets.onset_envelope(net.front_end(_power(x))[0, 0]), 60)
+              for x in (beat, beat * 0.1)]
+    lags = (np.arange(60) + 1) * hop
+    beats = [np.abs(lags - k * 0.5) < hop for k in (1, 2)]  # a period falls between two frames
+    assert all(float(curves[0][near].max()) > 0.5 for near in beats)
+    assert float(curves[0][~(beats[0] | beats[1])].max()) < 0.15
+    torch.testing.assert_close(curves[0], curves[1], rtol=1e-3, atol=1e-3)  # the front end sets the level
+
+
+def test_onset_loss_is_1_at_the_content_0_at_the_style_and_reaches_the_log_magnitude(rng):
+    from nodes._style import onsets
+
+    net = _net(False)
+    content, style = _clicks(rng, 0.5), _clicks(rng, 0.3)
+    loss = onsets.OnsetRhythmLoss(net.front_end, _power(content), _power(style), 2.0, pt.block_hop_seconds(1))
+    assert float(loss(_power(content))) == pytest.approx(1.0, rel=1e-5)
+    assert float(loss(_power(style))) < 1e-10
+    z = torch.log1p(_power(content).sqrt()).requires_grad_(True)
+    loss(torch.expm1(z) ** 2).backward()
+    assert torch.isfinite(z.grad).all() and float(z.grad.abs().sum()) > 0
+
+
+def test_onset_weight_adds_the_onset_loss_of_the_signal_it_returns(rng):
+    """Beside the random-weight Gram only (no pretrained network built): the reported onset loss is that of
+    what is heard, it falls, and the total is the Gram plus onset_weight times it."""
+    from nodes._style import onsets
+
+    c, s = (run_node(Stft, {"audio": Audio(x[None], SR)})[0]["spectrogram"] for x in (_clicks(rng, 0.5, 2.0),
+                                                                                       _clicks(rng, 0.3, 2.0)))
+    spec, rec, _ = run_node(FeatureStyle, {"content": c, "style": s}, iterations=4, alpha=0.0, beta=0.0,
+                            random_beta=1.0, onset_weight=2.0, style_blocks=[2, 3], domain="consistent")
+    h = rec["history"]
+    assert h["onset_loss"][0] == pytest.approx(1.0, rel=1e-4) and h["onset_loss"][-1] < 0.99 * h["onset_loss"][0]
+    np.testing.assert_allclose(h["loss"], np.array(h["random_style_loss"]) + 2.0 * np.array(h["onset_loss"]), rtol=1e-5)
+    loss = onsets.OnsetRhythmLoss(_net(False).front_end, torch.from_numpy(c.linear_magnitude()[0]) ** 2,
+                                  torch.from_numpy(s.linear_magnitude().mean(axis=0)) ** 2, 2.0, pt.block_hop_seconds(1))
+    with torch.no_grad():
+        heard = float(loss(torch.from_numpy(np.expm1(_reanalysed(spec["spectrogram"])).astype(np.float32)) ** 2))
+    assert heard == pytest.approx(h["onset_loss"][-1], rel=1e-4)
+
+
+@pytest.mark.parametrize("domain", ["consistent", "logmag"])
+def test_a_trial_step_far_above_the_start_keeps_the_magnitude_finite(rng, domain):
+    """A line search's trial step once put a bin at z 120: exp() overflowed float32 and the loss turned NaN.
+    No bin of z reaches beyond the start's loudest + the headroom; below that the variable is untouched."""
+    from audiostyle_engine import settings
+    from nodes._style import feature_opt as fo
+
+    c, _ = _spectrograms(rng)
+    variable = fo.Variable(domain, (c.n_fft, c.hop_length, c.win_length, c.window), c.length, c.phase[0])
+    from nodes.feature_style import _content_signal
+
+    z0 = variable.start(_content_signal(c, 0))
+    far = z0.clone()
+    far[100, 10] = 120.0
+    assert torch.isfinite(variable.magnitude(far)).all()
+    near = z0.clone()
+    near[100, 10] = float(z0.max()) + settings.FEATURE_LOG_HEADROOM - 1
+    if domain == "logmag":  # the magnitude is exp(z) − 1 itself: every bin as set
+        torch.testing.assert_close(variable.magnitude(near), torch.expm1(near.clamp_min(0)), rtol=0, atol=0)
+
+
+def test_a_step_that_leaves_the_variable_non_finite_is_undone_and_named():
+    """A loss that turns NaN past a point sends torch's strong-Wolfe search on without bound; the result is
+    the last finite iterate, and the history says why the run stopped there."""
+    from nodes._style import feature_opt as fo
+
+    def loss_fn(z):
+        loss = ((z - 10.0) ** 2).sum()
+        loss = torch.where((z > 3.0).any(), torch.full((), float("nan")), loss)
+        zero = torch.zeros(())
+        return loss, dict(content=zero, style=loss.detach(), random_style=zero, rhythm=zero, frame=zero, onset=zero,
+                          texture=zero)
+
+    cfg = fo.FeatureConfig("logmag", 0.0, 1.0, 0.0, iterations=5, tolerance=None, tolerance_window=10)
+    z, h = fo.optimise(loss_fn, torch.zeros(4), cfg)
+    assert torch.isfinite(z).all() and h["stopped"] == "non_finite"
+    assert len(h["iteration"]) == len(h["loss"]) and all(np.isfinite(h["loss"]))
