@@ -17,14 +17,18 @@ folder from recorded samples that the packages ship, and writes LICENSES.md besi
 - fresh: harp (a phrase after Scarborough Fair) and clarinet (Frere Jacques), a third trumpet and a third
   violin phrase, FluidSynth renders; a 90 bpm beat on Hydrogen's TR808EmulationKit; Sonic Pi's perc1,
   industrial, mehackit1 and mehackit2 loops.
+- unseen: oboe (a melody after Amazing Grace) and marimba (Twinkle, Twinkle), a fourth trumpet and a fourth
+  violin phrase, FluidSynth renders; a 100 bpm funk beat and a 140 bpm ride beat on GMRockKit, a 120 bpm
+  electro beat on TR808EmulationKit; Sonic Pi's mika and weirdo loops.
 
 The pairs are the paper's five kinds, each kind with other recordings than the others where the
 packages allow. HELD_OUT_PAIRS are five more of the same kinds, from recordings and phrases no choice of
 the bench was made on (the one real voice excepted, under another drum loop): run them with
 `bench/quality.py --source devset --held-out` to see whether a choice made on PAIRS holds on other
 material. FRESH_PAIRS are five more again, added after every choice made on the other ten (and after a
-rule was read off them), so that such a rule has a check left: `--fresh`. The generated pairs of
-bench/signals.py stay for the tests.
+rule was read off them), so that such a rule has a check left: `--fresh`. UNSEEN_PAIRS are five more again,
+committed before any run on them, after those fifteen had become development pairs: `--unseen`. The generated
+pairs of bench/signals.py stay for the tests.
 """
 from __future__ import annotations
 
@@ -55,13 +59,19 @@ HELD_OUT_PAIRS = (("speech", "electric"), ("guitar", "trumpet2"), ("flute", "ame
 # Five more again, made after every choice so far: the one real voice again, everything else new.
 FRESH_PAIRS = (("speech", "tr808"), ("harp", "trumpet3"), ("clarinet", "mehackit1"), ("perc1", "industrial"),
                ("mehackit2", "violin3"))
+# Five more again (2026-12-03), committed before anything ran on them: new phrases, beats and loops throughout
+# (the one real voice excepted), the check for what was chosen on the fifteen above.
+UNSEEN_PAIRS = (("speech", "funk"), ("oboe", "trumpet4"), ("marimba", "electro"), ("mika", "ride"),
+                ("weirdo", "violin4"))
 KINDS = {"speech+rock": "speech+drums", "piano+trumpet": "instrumental+trumpet", "piano+amen": "instrumental+drums",
          "tabla+breakbeat": "rhythm+drums", "compus+violin": "rhythm+violin",
          "speech+electric": "speech+drums", "guitar+trumpet2": "instrumental+trumpet",
          "flute+amen_full": "instrumental+drums", "safari+garzul": "rhythm+drums", "perc2+violin2": "rhythm+violin",
          "speech+tr808": "speech+drums", "harp+trumpet3": "instrumental+trumpet",
          "clarinet+mehackit1": "instrumental+drums", "perc1+industrial": "rhythm+drums",
-         "mehackit2+violin3": "rhythm+violin"}
+         "mehackit2+violin3": "rhythm+violin",
+         "speech+funk": "speech+drums", "oboe+trumpet4": "instrumental+trumpet", "marimba+electro": "instrumental+drums",
+         "mika+ride": "rhythm+drums", "weirdo+violin4": "rhythm+violin"}
 
 def _rendered(what: str) -> tuple[str, str, str]:
     """(package, source, licence) of a FluidSynth render from the FluidR3 GM sound font."""
@@ -98,6 +108,18 @@ LICENCES = {
     "trumpet3": _rendered("program 56 (Trumpet); a third phrase written here"),
     "violin3": _rendered("program 40 (Violin); a third phrase written here"),
     **{loop: _sonic_pi(loop) for loop in ("perc1", "industrial", "mehackit1", "mehackit2")},
+    "funk": ("hydrogen-data (Debian)", "drumkits/GMRockKit: Kick, Snare, HatClosed, HatOpen samples; a 100 bpm funk "
+             "pattern written here", "GPL-2+ (package copyright); drumkit.xml says GPL"),
+    "ride": ("hydrogen-data (Debian)", "drumkits/GMRockKit: Ride, Kick, SideStick, HatPedal samples; a 140 bpm ride "
+             "pattern written here", "GPL-2+ (package copyright); drumkit.xml says GPL"),
+    "electro": ("hydrogen-data (Debian)", "drumkits/TR808EmulationKit (ArtemioLabs): 808 kick, clap, hats, cowbell, "
+                "toms; a 120 bpm electro pattern written here", "GPL-2+ (package copyright); drumkit.xml says GPL"),
+    "oboe": _rendered("program 68 (Oboe); a melody after Amazing Grace (New Britain, public domain)"),
+    "marimba": _rendered("program 12 (Marimba); melody: Twinkle, Twinkle, Little Star (traditional, public domain) "
+                         "over a bass written here"),
+    "trumpet4": _rendered("program 56 (Trumpet); a fourth phrase written here"),
+    "violin4": _rendered("program 40 (Violin); a fourth phrase written here"),
+    **{loop: _sonic_pi(loop) for loop in ("mika", "weirdo")},
 }
 APT_PACKAGES = ("sonic-pi-samples", "hydrogen-data", "fluidsynth", "fluid-soundfont-gm", "alsa-utils")
 
@@ -133,6 +155,16 @@ TRUMPET3 = [(62, .5), (66, .5), (69, .5), (74, 1.5), (None, .5), (74, .5), (73, 
             (69, 2), (None, 1), (71, .5), (73, .5), (74, 1), (76, 1), (78, 1.5), (76, .5), (74, 2), (None, 1)]
 VIOLIN3 = [(62, 1.5), (65, .5), (69, 2), (67, 1), (65, 1), (64, 2), (62, 1), (None, .5), (61, .5), (62, 1),
            (64, 1), (65, 1), (69, 1), (74, 3), (72, 1), (70, 2), (69, 2), (None, 1)]
+# The unseen phrases: Amazing Grace (New Britain) in G, 3/4; Twinkle, Twinkle in C.
+AMAZING_GRACE = [(62, 1), (67, 2), (71, .5), (67, .5), (71, 2), (69, 1), (67, 2), (64, 1), (62, 2), (62, 1),
+                 (67, 2), (71, .5), (67, .5), (71, 2), (69, 1), (74, 5), (None, 1)]
+TWINKLE = [(60, 1), (60, 1), (67, 1), (67, 1), (69, 1), (69, 1), (67, 2), (65, 1), (65, 1), (64, 1), (64, 1),
+           (62, 1), (62, 1), (60, 2)] + [(67, 1), (67, 1), (65, 1), (65, 1), (64, 1), (64, 1), (62, 2)] * 2
+TWINKLE_BASS = [(48, 4), (53, 2), (48, 2), (53, 2), (48, 2), (43, 2), (48, 2), (48, 2), (43, 2), (48, 2), (43, 2)]
+TRUMPET4 = [(65, .5), (69, .5), (72, 1), (77, 1.5), (76, .5), (74, 1), (72, 1), (70, .5), (69, .5), (67, 1), (65, 2),
+            (None, 1), (72, .5), (74, .5), (76, 1), (77, 1), (79, 2), (77, 1), (72, 2), (None, 1)]
+VIOLIN4 = [(67, 1), (71, 1), (74, 2), (72, .5), (71, .5), (69, 1), (67, 2), (None, .5), (66, .5), (67, 1), (69, 1),
+           (71, 1.5), (72, .5), (74, 1), (79, 3), (78, 1), (76, 2), (74, 2), (None, 1)]
 VIOLIN2 = [(69, 2), (72, 1), (76, 1), (74, 2), (72, 1), (71, 1), (69, 3), (None, 1), (64, 1), (69, 1), (72, 1),
            (76, 1), (77, 2), (76, 1), (74, 1), (72, 4), (None, 1)]
 
@@ -259,6 +291,65 @@ def _tr808(bpm: float = 90.0) -> np.ndarray:
     return _sequence(hits, 60 / bpm / 4, names_at)
 
 
+def _funk(bpm: float = 100.0) -> np.ndarray:
+    """Sixteenth hats (an open one on the last), kick on 1, the a of 1 and the and of 3, snare on 2 and 4 with
+    ghost notes between."""
+    hits = {k: _read(ROCK_KIT / f"{k}.wav") for k in ("Kick-Med", "Snare-Med", "Snare-Softest", "HatClosed-Soft",
+                                                       "HatClosed-Softest", "HatOpen-Soft")}
+
+    def names_at(i: int) -> list[str]:  # i counts sixteenth notes
+        step = i % 16
+        names = ["HatOpen-Soft" if step == 14 else "HatClosed-Soft" if step % 2 == 0 else "HatClosed-Softest"]
+        if step in (0, 3, 10):
+            names.append("Kick-Med")
+        if step in (4, 12):
+            names.append("Snare-Med")
+        if step in (7, 9, 15):
+            names.append("Snare-Softest")
+        return names
+
+    return _sequence(hits, 60 / bpm / 4, names_at)
+
+
+def _ride(bpm: float = 140.0) -> np.ndarray:
+    """Ride on every eighth, kick on 1 and the and of 2, side stick on 2 and 4, pedal hat on 2 and 4."""
+    hits = {k: _read(ROCK_KIT / f"{k}.wav") for k in ("Ride-Med", "Ride-Soft", "Kick-Soft", "SideStick-Med",
+                                                       "HatPedal-Med")}
+
+    def names_at(i: int) -> list[str]:  # i counts eighth notes
+        step = i % 8
+        names = ["Ride-Med" if step % 2 == 0 else "Ride-Soft"]
+        if step in (0, 3):
+            names.append("Kick-Soft")
+        if step in (2, 6):
+            names += ["SideStick-Med", "HatPedal-Med"]
+        return names
+
+    return _sequence(hits, 60 / bpm / 2, names_at)
+
+
+def _electro(bpm: float = 120.0) -> np.ndarray:
+    """Kick on 1, the a of 1, 3 and the a of 3; clap on 2 and 4; closed hats on the off-sixteenths, a cowbell on
+    the and of 4, toms in the last bar of four."""
+    hits = {k: _read(TR808_KIT / f"808_{k}.flac") for k in ("Kick_Short", "Clap", "Hat_Closed", "Cowbell", "Tom_Hi",
+                                                           "Tom_Low")}
+
+    def names_at(i: int) -> list[str]:  # i counts sixteenth notes
+        step, bar = i % 16, (i // 16) % 4
+        names = ["Hat_Closed"] if step % 2 == 1 else []
+        if step in (0, 3, 8, 11):
+            names.append("Kick_Short")
+        if step in (4, 12):
+            names.append("Clap")
+        if step == 14:
+            names.append("Cowbell")
+        if bar == 3 and step in (9, 13):
+            names.append("Tom_Hi" if step == 9 else "Tom_Low")
+        return names
+
+    return _sequence(hits, 60 / bpm / 4, names_at)
+
+
 def _loop(name: str) -> np.ndarray:
     return _fit(_read(SONIC_PI / f"loop_{name}.flac"))
 
@@ -288,6 +379,14 @@ BUILDERS = {
     "trumpet3": lambda: _fit(_render([(56, TRUMPET3)], bpm=96)),
     "violin3": lambda: _fit(_render([(40, VIOLIN3)], bpm=66)),
     **{loop: (lambda loop=loop: _loop(loop)) for loop in ("perc1", "industrial", "mehackit1", "mehackit2")},
+    "funk": _funk,
+    "ride": _ride,
+    "electro": _electro,
+    "oboe": lambda: _fit(_render([(68, AMAZING_GRACE)], bpm=90), tile=False),
+    "marimba": lambda: _fit(_render([(12, TWINKLE), (12, TWINKLE_BASS)], bpm=116), tile=False),
+    "trumpet4": lambda: _fit(_render([(56, TRUMPET4)], bpm=104)),
+    "violin4": lambda: _fit(_render([(40, VIOLIN4)], bpm=76)),
+    **{loop: (lambda loop=loop: _loop(loop)) for loop in ("mika", "weirdo")},
 }
 
 
@@ -295,7 +394,8 @@ def build(target: Path | None = None, quiet: bool = False) -> Path:
     """Make every clip (once; a complete set with this VERSION is reused) and return the folder."""
     target = Path(target) if target is not None else cache_dir()
     manifest = target / "manifest.json"
-    if manifest.exists() and json.loads(manifest.read_text()).get("version") == VERSION:
+    current = manifest.exists() and json.loads(manifest.read_text()).get("version") == VERSION
+    if current and all((target / f"{name}.wav").exists() for name in BUILDERS):
         return target
     missing = _missing()
     if missing:
@@ -305,6 +405,8 @@ def build(target: Path | None = None, quiet: bool = False) -> Path:
 
     target.mkdir(parents=True, exist_ok=True)
     for name, make in BUILDERS.items():
+        if current and (target / f"{name}.wav").exists():
+            continue  # a set of this version gains the clips added since, and keeps the ones it has bit for bit
         wavfile.write(str(target / f"{name}.wav"), SR, make().astype(np.float32))
         if not quiet:
             print(f"  {target / name}.wav", flush=True)
@@ -316,7 +418,8 @@ def build(target: Path | None = None, quiet: bool = False) -> Path:
     manifest.write_text(json.dumps({"version": VERSION, "sample_rate": SR, "clips": sorted(BUILDERS),
                                     "pairs": ["+".join(p) for p in PAIRS],
                                     "held_out_pairs": ["+".join(p) for p in HELD_OUT_PAIRS],
-                                    "fresh_pairs": ["+".join(p) for p in FRESH_PAIRS]}, indent=1))
+                                    "fresh_pairs": ["+".join(p) for p in FRESH_PAIRS],
+                                    "unseen_pairs": ["+".join(p) for p in UNSEEN_PAIRS]}, indent=1))
     return target
 
 

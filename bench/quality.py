@@ -2,7 +2,7 @@
 
     python bench/quality.py [--content-seconds 3] [--iterations 50] [--n-filters 512] [--configs a,b]
                             [--pairs speech+drums,...] [--json out/quality.json] [--tagger]
-                            [--source devset [--held-out | --fresh | --all-sets] [--excerpt N]] [--jobs 2]
+                            [--source devset [--held-out | --fresh | --unseen | --all-sets] [--excerpt N]] [--jobs 2]
 
 For each pair (content, style) it writes the generated clips (bench/signals.py), runs the
 style-transfer graph once per optimiser configuration (each run feeds several istft branches, so
@@ -877,7 +877,7 @@ def rescore(args) -> int:
 
 def job_argv(argv: list[str], pairs: list[tuple[str, str]], report: Path) -> list[str]:
     """The arguments of one job of ``--jobs``: this run's, with its own pairs and report and no further jobs."""
-    takes_value, flags = {"--jobs", "--json", "--pairs"}, {"--held-out", "--fresh", "--all-sets"}
+    takes_value, flags = {"--jobs", "--json", "--pairs"}, {"--held-out", "--fresh", "--unseen", "--all-sets"}
     kept, skip = [], False
     for arg in argv:
         if skip:
@@ -925,6 +925,8 @@ def main(argv=None) -> int:
                              "pairs")
     which_pairs.add_argument("--fresh", action="store_true", help="with --source devset: the fresh pairs (five more "
                              "of the same kinds, added after every choice made on the other ten: devset.FRESH_PAIRS)")
+    which_pairs.add_argument("--unseen", action="store_true", help="with --source devset: the unseen pairs (five "
+                             "more, committed before any run on them, after the fifteen: devset.UNSEEN_PAIRS)")
     which_pairs.add_argument("--all-sets", action="store_true", help="with --source devset: all fifteen pairs (the "
                              "tuning, held-out and fresh ones)")
     ap.add_argument("--jobs", type=int, default=1, help="run the pairs in this many processes (one torch thread each, "
@@ -948,7 +950,7 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown configs {unknown}; choose from {', '.join(OPTIMISERS)}")
     for flag, chosen, which in (("--held-out", args.held_out, "held-out"), ("--fresh", args.fresh, "fresh"),
-                                ("--all-sets", args.all_sets, "fifteen")):
+                                ("--unseen", args.unseen, "unseen"), ("--all-sets", args.all_sets, "fifteen")):
         if chosen and (args.source != "devset" or args.pairs is not None):
             ap.error(f"{flag} picks the devset's {which} pairs: use it with --source devset and without --pairs")
     if args.jobs < 1:
@@ -956,6 +958,7 @@ def main(argv=None) -> int:
     if args.pairs is None:
         clips = source(args.source)
         chosen = clips.HELD_OUT_PAIRS if args.held_out else clips.FRESH_PAIRS if args.fresh else \
+            clips.UNSEEN_PAIRS if args.unseen else \
             clips.PAIRS + clips.HELD_OUT_PAIRS + clips.FRESH_PAIRS if args.all_sets else clips.PAIRS
         args.pairs = ",".join(f"{c}+{s}" for c, s in chosen)
     pairs = [tuple(p.split("+")) for p in args.pairs.split(",") if p]

@@ -205,6 +205,41 @@ def test_the_fresh_pairs_are_a_third_set_of_the_same_five_kinds_with_licences(be
         assert name in devset.BUILDERS and name in devset.LICENCES
 
 
+def test_the_unseen_pairs_are_a_fourth_set_of_the_same_five_kinds_with_licences(bench):
+    import devset
+
+    earlier = [devset.PAIRS, devset.HELD_OUT_PAIRS, devset.FRESH_PAIRS]
+    unseen = {"+".join(p) for p in devset.UNSEEN_PAIRS}
+    assert len(unseen) == 5 and not unseen & {"+".join(p) for pairs in earlier for p in pairs}
+    assert sorted(devset.KINDS[p] for p in unseen) == sorted(devset.KINDS["+".join(p)] for p in devset.PAIRS)
+    used = {n for pairs in earlier for p in pairs for n in p}
+    assert {n for p in devset.UNSEEN_PAIRS for n in p} & used == {"speech"}
+    for name in {n for p in devset.UNSEEN_PAIRS for n in p}:
+        assert name in devset.BUILDERS and name in devset.LICENCES
+
+
+def test_a_set_of_this_version_gains_new_clips_and_keeps_the_ones_it_has(bench, tmp_path, monkeypatch):
+    """Clips added to the set are built into a cached set of the same version; the ones it has are not rebuilt."""
+    import json
+
+    import devset
+
+    calls = []
+    builders = {name: (lambda name=name: calls.append(name) or np.full(100, 0.5)) for name in ("a", "b")}
+    monkeypatch.setattr(devset, "BUILDERS", builders)
+    monkeypatch.setattr(devset, "_missing", lambda: [])
+    monkeypatch.setattr(devset, "LICENCES", {})
+    devset.build(tmp_path, quiet=True)
+    assert calls == ["a", "b"]
+    before = (tmp_path / "a.wav").read_bytes()
+    monkeypatch.setattr(devset, "BUILDERS", {**builders, "c": lambda: calls.append("c") or np.full(100, 0.25)})
+    devset.build(tmp_path, quiet=True)
+    assert calls == ["a", "b", "c"] and (tmp_path / "a.wav").read_bytes() == before
+    assert json.loads((tmp_path / "manifest.json").read_text())["clips"] == ["a", "b", "c"]
+    devset.build(tmp_path, quiet=True)
+    assert calls == ["a", "b", "c"]  # complete: nothing rebuilt
+
+
 def test_held_out_and_fresh_need_the_devset_and_no_pair_list(bench, capsys):
     for flag, which in (("--held-out", "held-out"), ("--fresh", "fresh"), ("--all-sets", "fifteen")):
         for argv in ([flag],  # the generated pairs have no held-out or fresh set
