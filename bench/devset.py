@@ -291,63 +291,36 @@ def _tr808(bpm: float = 90.0) -> np.ndarray:
     return _sequence(hits, 60 / bpm / 4, names_at)
 
 
-def _funk(bpm: float = 100.0) -> np.ndarray:
-    """Sixteenth hats (an open one on the last), kick on 1, the a of 1 and the and of 3, snare on 2 and 4 with
-    ghost notes between."""
-    hits = {k: _read(ROCK_KIT / f"{k}.wav") for k in ("Kick-Med", "Snare-Med", "Snare-Softest", "HatClosed-Soft",
-                                                       "HatClosed-Softest", "HatOpen-Soft")}
-
-    def names_at(i: int) -> list[str]:  # i counts sixteenth notes
-        step = i % 16
-        names = ["HatOpen-Soft" if step == 14 else "HatClosed-Soft" if step % 2 == 0 else "HatClosed-Softest"]
-        if step in (0, 3, 10):
-            names.append("Kick-Med")
-        if step in (4, 12):
-            names.append("Snare-Med")
-        if step in (7, 9, 15):
-            names.append("Snare-Softest")
-        return names
-
-    return _sequence(hits, 60 / bpm / 4, names_at)
+def _beat(kit: Path, suffix: str, bpm: float, per_beat: int, cycle: int, pattern: dict[str, range | tuple]) -> np.ndarray:
+    """A clip of one kit's samples (file stem → the steps of each ``cycle`` it sounds on, ``per_beat`` steps a beat);
+    at a step the samples sound in the pattern's order."""
+    hits = {name: _read(kit / f"{name}{suffix}") for name in pattern}
+    steps = {name: set(at) for name, at in pattern.items()}
+    return _sequence(hits, 60 / bpm / per_beat, lambda i: [name for name in pattern if i % cycle in steps[name]])
 
 
-def _ride(bpm: float = 140.0) -> np.ndarray:
-    """Ride on every eighth, kick on 1 and the and of 2, side stick on 2 and 4, pedal hat on 2 and 4."""
-    hits = {k: _read(ROCK_KIT / f"{k}.wav") for k in ("Ride-Med", "Ride-Soft", "Kick-Soft", "SideStick-Med",
-                                                       "HatPedal-Med")}
-
-    def names_at(i: int) -> list[str]:  # i counts eighth notes
-        step = i % 8
-        names = ["Ride-Med" if step % 2 == 0 else "Ride-Soft"]
-        if step in (0, 3):
-            names.append("Kick-Soft")
-        if step in (2, 6):
-            names += ["SideStick-Med", "HatPedal-Med"]
-        return names
-
-    return _sequence(hits, 60 / bpm / 2, names_at)
+def _funk() -> np.ndarray:
+    """100 bpm: sixteenth hats (an open one on the last), kick on 1, the a of 1 and the and of 3, snare on 2 and 4
+    with ghost notes between."""
+    return _beat(ROCK_KIT, ".wav", 100.0, 4, 16, {
+        "HatOpen-Soft": (14,), "HatClosed-Soft": (0, 2, 4, 6, 8, 10, 12), "HatClosed-Softest": range(1, 16, 2),
+        "Kick-Med": (0, 3, 10), "Snare-Med": (4, 12), "Snare-Softest": (7, 9, 15)})
 
 
-def _electro(bpm: float = 120.0) -> np.ndarray:
-    """Kick on 1, the a of 1, 3 and the a of 3; clap on 2 and 4; closed hats on the off-sixteenths, a cowbell on
-    the and of 4, toms in the last bar of four."""
-    hits = {k: _read(TR808_KIT / f"808_{k}.flac") for k in ("Kick_Short", "Clap", "Hat_Closed", "Cowbell", "Tom_Hi",
-                                                           "Tom_Low")}
+def _ride() -> np.ndarray:
+    """140 bpm: ride on every eighth, kick on 1 and the and of 2, side stick and pedal hat on 2 and 4."""
+    return _beat(ROCK_KIT, ".wav", 140.0, 2, 8, {
+        "Ride-Med": (0, 2, 4, 6), "Ride-Soft": (1, 3, 5, 7), "Kick-Soft": (0, 3), "SideStick-Med": (2, 6),
+        "HatPedal-Med": (2, 6)})
 
-    def names_at(i: int) -> list[str]:  # i counts sixteenth notes
-        step, bar = i % 16, (i // 16) % 4
-        names = ["Hat_Closed"] if step % 2 == 1 else []
-        if step in (0, 3, 8, 11):
-            names.append("Kick_Short")
-        if step in (4, 12):
-            names.append("Clap")
-        if step == 14:
-            names.append("Cowbell")
-        if bar == 3 and step in (9, 13):
-            names.append("Tom_Hi" if step == 9 else "Tom_Low")
-        return names
 
-    return _sequence(hits, 60 / bpm / 4, names_at)
+def _electro() -> np.ndarray:
+    """120 bpm: kick on 1, the a of 1, 3 and the a of 3; clap on 2 and 4; closed hats on the off-sixteenths, a
+    cowbell on the and of 4, toms in the last bar of four."""
+    bars = lambda *steps: tuple(16 * bar + step for bar in range(4) for step in steps)  # noqa: E731
+    return _beat(TR808_KIT, ".flac", 120.0, 4, 64, {
+        "808_Hat_Closed": bars(*range(1, 16, 2)), "808_Kick_Short": bars(0, 3, 8, 11), "808_Clap": bars(4, 12),
+        "808_Cowbell": bars(14), "808_Tom_Hi": (57,), "808_Tom_Low": (61,)})
 
 
 def _loop(name: str) -> np.ndarray:
