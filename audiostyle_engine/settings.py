@@ -111,10 +111,12 @@ FEATURE_HOLD_MEL_BANDS = 96
 # feature_style's consistent domain optimises log(|S| + this): a floor far below any audible bin, so that
 # digitally silent bins have a finite start.
 FEATURE_CONSISTENT_FLOOR = 1e-9
-# ...and no bin of z may rise more than this (natural log, +260 dB) above the start's loudest: exp() of a line
-# search's trial step overflowed float32 there (z 120 on perc2+violin2 with onset_weight 1, one torch thread), the
-# loss turned NaN, and torch's strong-Wolfe search, which cannot compare NaN, stepped on to 1e30. Trial steps do go
-# far (the bundled beyond_paper's fp32 run tries one 21.6 above), and the bound must not change their path.
+# ...and no bin of z (a natural-log magnitude) may rise more than this above the start's loudest (+260 dB): a line
+# search's trial step put one at 120 (perc2+violin2 with onset_weight 1, one torch thread), exp() overflowed
+# float32, the loss turned NaN, and torch's strong-Wolfe search, which cannot compare NaN, stepped on to 1e30.
+# Trial steps do go far (the bundled beyond_paper's fp32 run tries a bin 21.6 above its start's loudest), so the
+# bound is far enough above to leave those paths alone; a trial beyond it (|S|² overflows from about 44 above a
+# full-scale start) now sees the bound instead, which is the one place a run's path can differ from before it.
 FEATURE_LOG_HEADROOM = 30.0
 
 FEATURE_RHYTHM_SECONDS = 2.0  # feature_style's rhythm loss: lags up to one bar at 120 bpm

@@ -380,7 +380,10 @@ def build(target: Path | None = None, quiet: bool = False) -> Path:
     for name, make in BUILDERS.items():
         if current and (target / f"{name}.wav").exists():
             continue  # a set of this version gains the clips added since, and keeps the ones it has bit for bit
-        wavfile.write(str(target / f"{name}.wav"), SR, make().astype(np.float32))
+        # written aside and renamed, so that a killed build or a second process never finds half a clip
+        partial = target / f"{name}.wav.partial"
+        wavfile.write(str(partial), SR, make().astype(np.float32))
+        os.replace(partial, target / f"{name}.wav")
         if not quiet:
             print(f"  {target / name}.wav", flush=True)
     lines = ["# Licences of the development set", "",

@@ -714,7 +714,7 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
         print("\neach objective measure's margin to its own mix curve: mean over pairs (pairs above the curve)")
         print(f"{'config':30s} " + " ".join(f"{short.get(m, m):>14s}" for m in measures))
         for cfg, s in summary.items():
-            if cfg in ("content", "style*") or cfg.startswith("mix") or f"margin_{measures[0]}" not in s:
+            if cfg in ("content", "style*") or cfg.startswith("mix") or not all(f"margin_{m}" in s for m in measures):
                 continue
             print(f"{cfg:30s} " + " ".join(f"{s[f'margin_{m}']:+9.3f} ({s[f'above_{m}']:2d})" for m in measures))
     spread = placebo_spread(rows)
@@ -894,6 +894,8 @@ def run_jobs(argv: list[str], pairs: list[tuple[str, str]], args) -> int:
     --from-json merges them (each job's frontier and placebos are its own pairs', so nothing is re-measured)."""
     import subprocess
 
+    if args.source == "devset":
+        source("devset").build()  # once, here: jobs building the same missing clips at once would race
     chunks = [pairs[k::args.jobs] for k in range(min(args.jobs, len(pairs)))]
     reports = [args.out / f"job{k}.json" for k in range(len(chunks))]
     jobs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *job_argv(argv, chunk, report)])

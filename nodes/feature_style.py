@@ -45,7 +45,7 @@ class FeatureStyle(Node):
                                ("frame_loss", "frame statistics"), ("onset_loss", "onset rhythm"),
                                ("texture_loss", "texture statistics")),
             correlation=("content_correlation", "correlation with content"), evaluations="evaluations",
-            facts=("precision", "precision_reason"))),
+            stopped="stopped", facts=("precision", "precision_reason"))),
         params=(
             Param("preset", "choice", None, "subtle / balanced / strong: sets alpha, beta and texture_weight "
                   "together, over any values given for them (null: use those values)", choices=tuple(PRESETS), nullable=True),

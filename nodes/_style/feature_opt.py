@@ -66,7 +66,7 @@ class Variable:
         return z
 
     def _bounded(self, z: torch.Tensor) -> torch.Tensor:
-        """z with no bin above the start's loudest + the headroom; the identity (same bits) everywhere below."""
+        """z with no bin above the start's loudest + settings.FEATURE_LOG_HEADROOM; the same bits below it."""
         return z if self._z_max is None else z.clamp(max=self._z_max)
 
     def _spectrum(self, w: torch.Tensor) -> torch.Tensor:
@@ -173,6 +173,8 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
                 cache.clear()
                 opt = new_optimiser()
                 opt.step(closure)
+            if not torch.equal(before, z.detach()):
+                note(iteration)
         except _NonFinite:
             # A trial point where the loss or its gradient is not finite ends the run at the last iterate (the
             # line search would step on without bound, or fail), and the history says why it stopped there.
@@ -184,7 +186,6 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
         if torch.equal(before, z.detach()):
             history["stopped"] = "no_progress"
             break
-        note(iteration)
         if progress:
             progress(iteration, cfg.iterations, history["loss"][-1])
         w = cfg.tolerance_window

@@ -39,8 +39,10 @@ class OnsetRhythmLoss:
             self.lags = max(1, min(int(round(seconds / hop_seconds)), style_env.shape[0] // 2,
                                    content_env.shape[0] // 2))
             self.target = onset_autocorrelation(style_env, self.lags)
-            # a content whose rhythm is the style's already leaves nothing to move: 1e-6 keeps the scale finite
-            self.scale = float(((onset_autocorrelation(content_env, self.lags) - self.target) ** 2).sum().clamp_min(1e-6))
+            # A content whose rhythm is nearly the style's already leaves little to move: the scale is floored at a
+            # hundredth of the style curve's own energy (and 1e-6), so the term cannot outweigh the rest a millionfold.
+            content_distance = float(((onset_autocorrelation(content_env, self.lags) - self.target) ** 2).sum())
+            self.scale = max(content_distance, 0.01 * float((self.target ** 2).sum()), 1e-6)
 
     def _envelope(self, power: torch.Tensor) -> torch.Tensor:
         return onset_envelope(self.front_end(power)[0, 0])

@@ -241,7 +241,8 @@ def test_a_set_of_this_version_gains_new_clips_and_keeps_the_ones_it_has(bench, 
 
 
 def test_held_out_and_fresh_need_the_devset_and_no_pair_list(bench, capsys):
-    for flag, which in (("--held-out", "held-out"), ("--fresh", "fresh"), ("--all-sets", "fifteen")):
+    for flag, which in (("--held-out", "held-out"), ("--fresh", "fresh"), ("--unseen", "unseen"),
+                        ("--all-sets", "fifteen")):
         for argv in ([flag],  # the generated pairs have no held-out or fresh set
                      [flag, "--source", "devset", "--pairs", "piano+amen"]):
             with pytest.raises(SystemExit):

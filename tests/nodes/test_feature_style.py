@@ -744,7 +744,8 @@ def test_onset_weight_adds_the_onset_loss_of_the_signal_it_returns(rng):
 @pytest.mark.parametrize("domain", ["consistent", "logmag"])
 def test_a_trial_step_far_above_the_start_keeps_the_magnitude_finite(rng, domain):
     """A line search's trial step once put a bin at z 120: exp() overflowed float32 and the loss turned NaN.
-    No bin of z reaches beyond the start's loudest + the headroom; below that the variable is untouched."""
+    No bin of z reaches beyond the start's loudest + the headroom; below that the variable is untouched, gradient
+    included."""
     from audiostyle_engine import settings
     from nodes._style import feature_opt as fo
 
@@ -758,6 +759,11 @@ def test_a_trial_step_far_above_the_start_keeps_the_magnitude_finite(rng, domain
     assert torch.isfinite(variable.magnitude(far)).all()
     near = z0.clone()
     near[100, 10] = float(z0.max()) + settings.FEATURE_LOG_HEADROOM - 1
+    leaf = near.clone().requires_grad_(True)
+    bounded = variable._bounded(leaf)
+    torch.testing.assert_close(bounded.detach(), near, rtol=0, atol=0)
+    bounded.sum().backward()  # the identity below the bound: a gradient of exactly 1 on every bin
+    assert bool((leaf.grad == 1).all())
     if domain == "logmag":  # the magnitude is exp(z) − 1 itself: every bin as set
         torch.testing.assert_close(variable.magnitude(near), torch.expm1(near.clamp_min(0)), rtol=0, atol=0)
 
@@ -778,3 +784,6 @@ def test_a_step_that_leaves_the_variable_non_finite_is_undone_and_named():
     z, h = fo.optimise(loss_fn, torch.zeros(4), cfg)
     assert torch.isfinite(z).all() and h["stopped"] == "non_finite"
     assert len(h["iteration"]) == len(h["loss"]) and all(np.isfinite(h["loss"]))
+    assert float(loss_fn(z)[0]) == h["loss"][-1]  # the result is the last iterate the history reports
+    with pytest.raises(ParameterError, match="not finite at the start"):
+        fo.optimise(loss_fn, torch.full((4,), 5.0), cfg)

@@ -260,9 +260,9 @@ def test_beyond_paper_graph_validates():
     assert coloured.params["dynamics"] == 0.0 and coloured.params["loudness"] == 0.0
     asked = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"colour": 0.5})
     assert asked.nodes["coloured"].params["strength"] == 0.5
-    # rhythm: the onset loss's weight, off unless asked for
+    # onset_rhythm: the onset loss's weight, off unless asked for
     assert styled.params["onset_weight"] == 0.0
-    rhythmic = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"rhythm": 1})
+    rhythmic = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"onset_rhythm": 1})
     assert rhythmic.nodes["styled"].params["onset_weight"] == 1.0
 
 
