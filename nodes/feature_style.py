@@ -238,7 +238,8 @@ class FeatureStyle(Node):
         reason = decision.reason
         stalled = [h["stall_iteration"] for h in histories if h["stall_iteration"] is not None]
         if decision.precision == "bf16" and stalled:
-            reason += f"; fp32 from iteration {stalled[0]} on, where bf16's line search found no lower point"
+            reason += f"; fp32 from iteration {stalled[0]} on, where bf16's line search found no lower point or a " \
+                      "non-finite loss"
         ctx.record("precision_reason", reason)
         return {"spectrogram": Spectrogram(out, content.sample_rate, content.n_fft, content.hop_length, content.win_length,
                                            content.window, content.length, "log1p", phase, content.source,

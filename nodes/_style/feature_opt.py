@@ -109,9 +109,9 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
              content_logmag: torch.Tensor | None = None, on_stall=None) -> tuple[torch.Tensor, dict]:
     """L-BFGS over z; the history has the keys of the style_transfer node's (reports and the CLI read them).
 
-    on_stall: called once when a step finds no lower point; if it returns True it has changed loss_fn (e.g. its
-    networks from bf16 to fp32), and the optimisation goes on from where it stood with a fresh L-BFGS history
-    (the old one describes the other function); ``history["stall_iteration"]`` records where."""
+    on_stall: called once when a step finds no lower point or meets a non-finite loss; if it returns True it has
+    changed loss_fn (e.g. its networks from bf16 to fp32), and the optimisation goes on from where it stood with a
+    fresh L-BFGS history (the old one describes the other function); ``history["stall_iteration"]`` records where."""
     z = z0.contiguous().clone().requires_grad_(True)
 
     def new_optimiser():
@@ -176,13 +176,27 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
             if not torch.equal(before, z.detach()):
                 note(iteration)
         except _NonFinite:
-            # A trial point where the loss or its gradient is not finite ends the run at the last iterate (the
-            # line search would step on without bound, or fail), and the history says why it stopped there.
+            # A trial point where the loss or its gradient is not finite: the line search would step on without
+            # bound, or fail. Back to the last iterate; on_stall may change the loss once (bf16 → fp32) and the
+            # run goes on from there, else it ends there and the history says why.
             with torch.no_grad():
                 z.copy_(before)
             cache.clear()
-            history["stopped"] = "non_finite"
-            break
+            if on_stall is None or history["stall_iteration"] is not None or not on_stall():
+                history["stopped"] = "non_finite"
+                break
+            history["stall_iteration"] = iteration
+            opt = new_optimiser()
+            try:
+                opt.step(closure)
+                if not torch.equal(before, z.detach()):
+                    note(iteration)
+            except _NonFinite:
+                with torch.no_grad():
+                    z.copy_(before)
+                cache.clear()
+                history["stopped"] = "non_finite"
+                break
         if torch.equal(before, z.detach()):
             history["stopped"] = "no_progress"
             break

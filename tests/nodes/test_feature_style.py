@@ -683,7 +683,7 @@ def test_a_bf16_run_that_stalls_goes_on_in_fp32_and_says_so(rng, monkeypatch):
     fell_back = run_node(FeatureStyle, {"content": c, "style": s}, **cfg, precision="bf16")[1]
     assert fell_back["history"]["loss"] == exact["history"]["loss"]  # exactly fp32's run from there on
     assert fell_back["precision"] == "bf16" and fell_back["precision_reason"].endswith(
-        "; fp32 from iteration 1 on, where bf16's line search found no lower point")
+        "; fp32 from iteration 1 on, where bf16's line search found no lower point or a non-finite loss")
 
 
 def _clicks(rng, period_s: float, seconds: float = 4.0) -> np.ndarray:
@@ -787,3 +787,28 @@ def test_a_step_that_leaves_the_variable_non_finite_is_undone_and_named():
     assert float(loss_fn(z)[0]) == h["loss"][-1]  # the result is the last iterate the history reports
     with pytest.raises(ParameterError, match="not finite at the start"):
         fo.optimise(loss_fn, torch.full((4,), 5.0), cfg)
+
+
+def test_a_non_finite_trial_goes_on_once_on_stall_has_changed_the_loss():
+    """As with a stall: where on_stall changes the loss (a bf16 run going on in fp32), the run goes on from the
+    last iterate with the changed loss instead of ending there."""
+    from nodes._style import feature_opt as fo
+
+    state = {"nan_above_3": True}
+
+    def loss_fn(z):
+        loss = ((z - 10.0) ** 2).sum()
+        if state["nan_above_3"]:
+            loss = torch.where((z > 3.0).any(), torch.full((), float("nan")), loss)
+        zero = torch.zeros(())
+        return loss, dict(content=zero, style=loss.detach(), random_style=zero, rhythm=zero, frame=zero, onset=zero,
+                          texture=zero)
+
+    def on_stall():
+        state["nan_above_3"] = False
+        return True
+
+    cfg = fo.FeatureConfig("logmag", 0.0, 1.0, 0.0, iterations=8, tolerance=None, tolerance_window=10)
+    z, h = fo.optimise(loss_fn, torch.zeros(4), cfg, on_stall=on_stall)
+    assert h["stall_iteration"] is not None and h["stopped"] != "non_finite"
+    assert float((z - 10.0).abs().max()) < 1e-4 and all(np.isfinite(h["loss"]))
