@@ -163,6 +163,11 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
     except _NonFinite:
         raise ParameterError("feature_style: the loss or its gradient is not finite at the start; check the inputs "
                              "for non-finite samples") from None
+    def back_to(point):
+        with torch.no_grad():
+            z.copy_(point)
+        cache.clear()
+
     for iteration in range(1, cfg.iterations + 1):
         before = z.detach().clone()
         try:
@@ -179,9 +184,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
             # A trial point where the loss or its gradient is not finite: the line search would step on without
             # bound, or fail. Back to the last iterate; on_stall may change the loss once (bf16 → fp32) and the
             # run goes on from there, else it ends there and the history says why.
-            with torch.no_grad():
-                z.copy_(before)
-            cache.clear()
+            back_to(before)
             if on_stall is None or history["stall_iteration"] is not None or not on_stall():
                 history["stopped"] = "non_finite"
                 break
@@ -192,9 +195,7 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
                 if not torch.equal(before, z.detach()):
                     note(iteration)
             except _NonFinite:
-                with torch.no_grad():
-                    z.copy_(before)
-                cache.clear()
+                back_to(before)
                 history["stopped"] = "non_finite"
                 break
         if torch.equal(before, z.detach()):
