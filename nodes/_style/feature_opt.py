@@ -245,7 +245,7 @@ def _mel_projection(sample_rate: int, n_fft: int, device="cpu"):
 
 def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor, style_mag: torch.Tensor, *,
                net=None, random_net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
-               n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None, random_blocks=None):
+               n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None, random_blocks=None, front_end=None):
     """loss(z) = alpha·content + beta·pretrained style + random_beta·random-weight style + rhythm_weight·rhythm
     + frame_weight·frame statistics + onset_weight·onset rhythm + texture_weight·texture (+ the content floor
     with hold_content), and its parts.
@@ -255,12 +255,13 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
     above it nothing pulls towards the content. So the start sets how much of the content the output keeps
     (as much as that mix), and the style term spends all the rest; a content loss (alpha) pulls back to the
     content's features everywhere, and from a mix back along the mix line. hold_scale "mel": that correlation
-    over mel bands (_content_floor). random_blocks: the random-weight Gram's blocks (None: style_blocks)."""
+    over mel bands (_content_floor). random_blocks: the random-weight Gram's blocks (None: style_blocks).
+    front_end: the network front end the onset loss reads (default: net's, else random_net's)."""
     from .pretrained import PretrainedLoss
 
-    # The caller builds a network only when a weighted term reads it (the onset loss reads a front end only).
+    # The caller builds a network only when a weighted term reads it.
     pretrained = random_gram = texture = None
-    if net is not None and (cfg.alpha > 0 or cfg.beta > 0 or cfg.rhythm_weight > 0 or cfg.frame_weight > 0):
+    if net is not None:
         pretrained = PretrainedLoss(net, content_mag ** 2, style_mag ** 2, style_blocks, content_block, gram_bands,
                                     cfg.rhythm_seconds if cfg.rhythm_weight > 0 else None, cfg.frame_weight > 0)
     if random_net is not None:  # only its Gram is read; its content block is the deepest style block
@@ -276,7 +277,7 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
         from .onsets import OnsetRhythmLoss
         from .pretrained import block_hop_seconds
 
-        front_end = (net if net is not None else random_net).front_end
+        front_end = front_end or (net if net is not None else random_net).front_end
         onset = OnsetRhythmLoss(front_end, content_mag ** 2, style_mag ** 2, cfg.rhythm_seconds, block_hop_seconds(1))
     zero = torch.zeros(())
     content_floor = None

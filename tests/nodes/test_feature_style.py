@@ -812,3 +812,19 @@ def test_a_non_finite_trial_goes_on_once_on_stall_has_changed_the_loss():
     z, h = fo.optimise(loss_fn, torch.zeros(4), cfg, on_stall=on_stall)
     assert h["stall_iteration"] is not None and h["stopped"] != "non_finite"
     assert float((z - 10.0).abs().max()) < 1e-4 and all(np.isfinite(h["loss"]))
+
+
+def test_the_onset_loss_alone_loads_no_weights_and_runs_no_network(rng, monkeypatch):
+    """The onset loss reads the front end only (mel filters and a log): no pretrained weights are needed or
+    loaded, nothing is probed, and the run says that no network ran."""
+    from audiostyle_engine import precision
+
+    monkeypatch.setattr(pt, "load_weights", lambda *a, **k: pytest.fail("the onset loss needs no weights"))
+    monkeypatch.setattr(precision, "cpu_conv_bf16_speedup", lambda *a, **k: pytest.fail("nothing to probe for"))
+    c, s = (run_node(Stft, {"audio": Audio(x[None], SR)})[0]["spectrogram"] for x in (_clicks(rng, 0.5, 2.0),
+                                                                                       _clicks(rng, 0.3, 2.0)))
+    rec = run_node(FeatureStyle, {"content": c, "style": s}, iterations=3, alpha=0.0, beta=0.0, onset_weight=1.0,
+                   domain="consistent", precision="auto")[1]
+    h = rec["history"]
+    assert rec["precision"] == "fp32" and rec["precision_reason"].startswith("no network runs")
+    assert h["onset_loss"][-1] < h["onset_loss"][0] and h["loss"] == h["onset_loss"]
