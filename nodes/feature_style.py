@@ -176,9 +176,6 @@ class FeatureStyle(Node):
             net = pt.FeatureNet(weights, device, precision=decision.precision)
         random_net = pt.FeatureNet(pt.random_weights(seed), device, precision=decision.precision) \
             if cfg.random_beta > 0 else None
-        # The onset loss reads only the front end (mel filters and a log), which is the same whatever the weights.
-        front_end = (net or random_net or pt.FeatureNet(pt.random_weights(seed), device)).front_end \
-            if cfg.onset_weight > 0 else None
         stft_args = (content.n_fft, content.hop_length, content.win_length, content.window)
         style_mag = torch.from_numpy(np.ascontiguousarray(style.linear_magnitude().mean(axis=0), dtype=np.float32)).to(device)
         out, phase = np.empty_like(content.magnitude), np.empty_like(content.magnitude)
@@ -218,7 +215,7 @@ class FeatureStyle(Node):
                                         random_blocks=tuple(p["random_blocks"]) if p["random_blocks"] is not None else None,
                                         content_block=p["content_block"], gram_bands=p["gram_bands"], sample_rate=content.sample_rate,
                                         n_fft=content.n_fft, hop_length=content.hop_length,
-                                        start_mag=floor_mag, front_end=front_end)
+                                        start_mag=floor_mag)
                 for n in nets:  # each channel starts in the decided precision, whatever the last one fell back to
                     n.use_precision(decision.precision)
                 label = f"ch {ch + 1}/{content.channels} " if content.channels > 1 else ""

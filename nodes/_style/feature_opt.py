@@ -163,43 +163,43 @@ def optimise(loss_fn, z0: torch.Tensor, cfg: FeatureConfig, progress=None, varia
     except _NonFinite:
         raise ParameterError("feature_style: the loss or its gradient is not finite at the start; check the inputs "
                              "for non-finite samples") from None
-    def back_to(point):
+
+    def back_to(point) -> None:
         with torch.no_grad():
             z.copy_(point)
         cache.clear()
 
-    for iteration in range(1, cfg.iterations + 1):
-        before = z.detach().clone()
+    def step(before) -> bool:
+        """One L-BFGS step. A trial point where the loss or its gradient is not finite abandons it (the line
+        search would step on without bound, or fail): z goes back to ``before`` and the answer is False."""
         try:
             opt.step(closure)
-            if torch.equal(before, z.detach()) and on_stall is not None and history["stall_iteration"] is None \
-                    and on_stall():
-                history["stall_iteration"] = iteration
-                cache.clear()
-                opt = new_optimiser()
-                opt.step(closure)
-            if not torch.equal(before, z.detach()):
-                note(iteration)
+            return True
         except _NonFinite:
-            # A trial point where the loss or its gradient is not finite: the line search would step on without
-            # bound, or fail. Back to the last iterate; on_stall may change the loss once (bf16 → fp32) and the
-            # run goes on from there, else it ends there and the history says why.
             back_to(before)
-            if on_stall is None or history["stall_iteration"] is not None or not on_stall():
-                history["stopped"] = "non_finite"
-                break
+            return False
+
+    for iteration in range(1, cfg.iterations + 1):
+        before = z.detach().clone()
+        finite = step(before)
+        # A step that found no lower point, or no finite one, gets one more try if on_stall changes the loss.
+        if (not finite or torch.equal(before, z.detach())) and on_stall is not None \
+                and history["stall_iteration"] is None and on_stall():
             history["stall_iteration"] = iteration
+            cache.clear()
             opt = new_optimiser()
-            try:
-                opt.step(closure)
-                if not torch.equal(before, z.detach()):
-                    note(iteration)
-            except _NonFinite:
-                back_to(before)
-                history["stopped"] = "non_finite"
-                break
+            finite = step(before)
+        if not finite:
+            history["stopped"] = "non_finite"
+            break
         if torch.equal(before, z.detach()):
             history["stopped"] = "no_progress"
+            break
+        try:
+            note(iteration)  # the line search evaluated this point finite; a re-evaluation need not be cached
+        except _NonFinite:
+            back_to(before)
+            history["stopped"] = "non_finite"
             break
         if progress:
             progress(iteration, cfg.iterations, history["loss"][-1])
@@ -245,7 +245,7 @@ def _mel_projection(sample_rate: int, n_fft: int, device="cpu"):
 
 def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor, style_mag: torch.Tensor, *,
                net=None, random_net=None, style_blocks=(1, 2, 3, 4), content_block: int = 4, gram_bands: int = 1, sample_rate: int,
-               n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None, random_blocks=None, front_end=None):
+               n_fft: int, hop_length: int, start_mag: torch.Tensor | None = None, random_blocks=None):
     """loss(z) = alpha·content + beta·pretrained style + random_beta·random-weight style + rhythm_weight·rhythm
     + frame_weight·frame statistics + onset_weight·onset rhythm + texture_weight·texture (+ the content floor
     with hold_content), and its parts.
@@ -255,8 +255,7 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
     above it nothing pulls towards the content. So the start sets how much of the content the output keeps
     (as much as that mix), and the style term spends all the rest; a content loss (alpha) pulls back to the
     content's features everywhere, and from a mix back along the mix line. hold_scale "mel": that correlation
-    over mel bands (_content_floor). random_blocks: the random-weight Gram's blocks (None: style_blocks).
-    front_end: the network front end the onset loss reads (default: net's, else random_net's)."""
+    over mel bands (_content_floor). random_blocks: the random-weight Gram's blocks (None: style_blocks)."""
     from .pretrained import PretrainedLoss
 
     # The caller builds a network only when a weighted term reads it.
@@ -275,10 +274,9 @@ def build_loss(cfg: FeatureConfig, variable: Variable, content_mag: torch.Tensor
     onset = None
     if cfg.onset_weight > 0:
         from .onsets import OnsetRhythmLoss
-        from .pretrained import block_hop_seconds
+        from .pretrained import FrontEnd, block_hop_seconds
 
-        front_end = front_end or (net if net is not None else random_net).front_end
-        onset = OnsetRhythmLoss(front_end, content_mag ** 2, style_mag ** 2, cfg.rhythm_seconds, block_hop_seconds(1))
+        onset = OnsetRhythmLoss(FrontEnd(content_mag.device), content_mag ** 2, style_mag ** 2, cfg.rhythm_seconds, block_hop_seconds(1))
     zero = torch.zeros(())
     content_floor = None
     if cfg.hold_content:

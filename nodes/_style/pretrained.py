@@ -77,6 +77,21 @@ def random_weights(seed: int = 0, channels=CHANNELS) -> dict[str, torch.Tensor]:
     return out
 
 
+class FrontEnd:
+    """|STFT|² [bins, frames] at our hop → the network's input [1, 1, frames/2, 96]: mel filters and a log, the
+    same whatever the weights (so the onset loss reads it without a network)."""
+
+    def __init__(self, device="cpu"):
+        self.mel = torch.from_numpy(_mel_filters()).to(device)
+
+    def __call__(self, power: torch.Tensor) -> torch.Tensor:
+        power = power[:, ::HOP_RATIO]
+        target = REFERENCE_RMS ** 2 * 0.375 * N_FFT  # E|X_k|² of white noise at that RMS through a Hann window
+        power = power * (target / power.mean().clamp_min(1e-20))
+        mel = self.mel @ power
+        return (torch.log10(1 + LOG_SCALE * mel) / INPUT_MAX).T[None, None]
+
+
 class FeatureNet:
     """The four conv blocks, batch norm folded into each conv (eval mode); returns every block's activation."""
 
@@ -93,7 +108,7 @@ class FeatureNet:
                 bias = weights[f"{b}.bn{i}.bias"] - weights[f"{b}.bn{i}.running_mean"] * scale
                 convs.append(((w * scale[:, None, None, None]).to(device), bias.to(device)))
             self._exact.append(convs)
-        self.mel = torch.from_numpy(_mel_filters()).to(device)
+        self.front_end = FrontEnd(device)
         self.use_precision(precision)
 
     def use_precision(self, precision: str) -> None:
@@ -104,14 +119,6 @@ class FeatureNet:
         layout = torch.channels_last if self.dtype != torch.float32 else torch.contiguous_format
         self.layers = [[(w.to(self.dtype).contiguous(memory_format=layout), b.to(self.dtype)) for w, b in convs]
                        for convs in self._exact]
-
-    def front_end(self, power: torch.Tensor) -> torch.Tensor:
-        """|STFT|² [bins, frames] at our hop → the network's input [1, 1, frames/2, 96]."""
-        power = power[:, ::HOP_RATIO]
-        target = REFERENCE_RMS ** 2 * 0.375 * N_FFT  # E|X_k|² of white noise at that RMS through a Hann window
-        power = power * (target / power.mean().clamp_min(1e-20))
-        mel = self.mel @ power
-        return (torch.log10(1 + LOG_SCALE * mel) / INPUT_MAX).T[None, None]
 
     def __call__(self, power: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
         x = self.front_end(power)
