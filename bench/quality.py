@@ -561,11 +561,15 @@ FRONTIER_MEASURES = {"tagger_ratio": "tagger_margin", "position": "objective_mar
 NON_GRAM_MEASURES = ("mel_covariance", "spectral_envelope", "rhythm")
 
 
+def on_frontier(config: str) -> bool:
+    """Whether a row is a point of its pair's mix curve: the content, a mix, or the style excerpt."""
+    return config in ("content", "style*") or config.startswith("mix")
+
+
 def frontier(rows: list[dict], pair: str, measure: str) -> tuple[np.ndarray, np.ndarray]:
     """The mix curve of one pair: (content correlation, measure) of content, each mix and the style excerpt,
     sorted by content correlation."""
-    refs = [r for r in rows if r["pair"] == pair and measure in r
-            and (r["config"] in ("content", "style*") or r["config"].startswith("mix"))]
+    refs = [r for r in rows if r["pair"] == pair and measure in r and on_frontier(r["config"])]
     refs.sort(key=lambda r: r["content_correlation"])
     return (np.array([r["content_correlation"] for r in refs]), np.array([r[measure] for r in refs]))
 
@@ -598,18 +602,16 @@ def add_measure_margins(rows: list[dict]) -> None:
         ref = next((x for x in pair_rows if x["config"] == "content"), None)
         if ref is None:
             continue
-        positioned = [dict(quality.positions(r, ref), config=r["config"], content_correlation=r["content_correlation"])
-                      for r in pair_rows]
-        for r, pos in zip(pair_rows, positioned):
-            for m in quality.STYLE_MEASURES:
+        # each row's position on each measure, as rows frontier() can read
+        positioned = [dict(quality.positions(r, ref), pair=r["pair"], config=r["config"],
+                           content_correlation=r["content_correlation"]) for r in pair_rows]
+        for m in quality.STYLE_MEASURES:
+            xs, ys = frontier(positioned, pair_rows[0]["pair"], m)
+            if xs.size < 2:
+                continue
+            for r, pos in zip(pair_rows, positioned):
                 if m in pos:
-                    refs = sorted((p for p in positioned if m in p and (p["config"] in ("content", "style*")
-                                                                       or p["config"].startswith("mix"))),
-                                  key=lambda p: p["content_correlation"])
-                    if len(refs) >= 2:
-                        r[f"margin_{m}"] = float(pos[m] - np.interp(r["content_correlation"],
-                                                                    [p["content_correlation"] for p in refs],
-                                                                    [p[m] for p in refs]))
+                    r[f"margin_{m}"] = float(pos[m] - np.interp(r["content_correlation"], xs, ys))
 
 
 def is_placebo(config: str) -> bool:
@@ -714,7 +716,7 @@ def print_table(rows: list[dict], summary: dict, tagger: bool) -> None:
         print("\neach objective measure's margin to its own mix curve: mean over pairs (pairs above the curve)")
         print(f"{'config':30s} " + " ".join(f"{short.get(m, m):>14s}" for m in measures))
         for cfg, s in summary.items():
-            if cfg in ("content", "style*") or cfg.startswith("mix") or not all(f"margin_{m}" in s for m in measures):
+            if on_frontier(cfg) or not all(f"margin_{m}" in s for m in measures):
                 continue
             print(f"{cfg:30s} " + " ".join(f"{s[f'margin_{m}']:+9.3f} ({s[f'above_{m}']:2d})" for m in measures))
     spread = placebo_spread(rows)
