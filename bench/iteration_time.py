@@ -23,12 +23,24 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 
 def node_params(graph: Path, node_type: str) -> dict:
+    """The node's params as the graph runs them by default: a param that is one of the graph's variables takes
+    that variable's default (so the timed run smooths, and picks its precision, as the graph does); other
+    references are left to the node's default."""
+    import re
+
     import yaml
 
     doc = yaml.safe_load(graph.read_text())
+    variables = doc.get("variables", {})
     for node in doc["nodes"].values():
         if node.get("type") == node_type:
-            return {k: v for k, v in node.items() if k not in ("type", "inputs") and not str(v).startswith("${")}
+            params = {}
+            for k, v in node.items():
+                reference = re.fullmatch(r"\$\{(\w+)\}", str(v))
+                if k in ("type", "inputs") or (reference and reference[1] not in variables):
+                    continue
+                params[k] = variables[reference[1]] if reference else v
+            return params
     raise SystemExit(f"{graph} has no {node_type} node")
 
 

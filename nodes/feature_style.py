@@ -84,6 +84,9 @@ class FeatureStyle(Node):
                   "consistent: the same, with the loss measured on the STFT of the signal it makes (what the ISTFT "
                   "keeps of it), output that signal; waveform: optimise the signal through a differentiable STFT",
                   choices=("logmag", "consistent", "waveform")),
+            Param("smooth_frames", "int", 1, "logmag, consistent: the change from the start is smoothed over this many "
+                  "frames in time (a Hann window; 9 frames ≈ 0.1 s at hop 512), so the optimiser cannot make a change "
+                  "that comes and goes from frame to frame; 1: none", min=1, max=255),
             Param("init", "choice", "content", "content: start from the content; content_noise: the content plus "
                   "white noise noise_db below it", choices=("content", "content_noise")),
             Param("noise_db", "float", -30.0, "level of the start's noise relative to the content's RMS",
@@ -121,6 +124,10 @@ class FeatureStyle(Node):
         from audiostyle_engine.precision import forced_bf16_problems
 
         problems += forced_bf16_problems(params["precision"], probe="conv")
+        if params["smooth_frames"] > 1 and params["domain"] == "waveform":
+            problems.append(ParamProblem("smooth_frames", "smooth_frames smooths a spectrogram's change over time and "
+                                         "domain waveform optimises a signal; use domain logmag or consistent, or "
+                                         "smooth_frames: 1"))
         p = {**params, **PRESETS.get(params["preset"], {})}
         # Caught here rather than minutes into a batch: the weights ship in a wheel that `pip install .` leaves
         # out (its own requirements pin old numpy and librosa). find_spec imports nothing.
@@ -162,7 +169,8 @@ class FeatureStyle(Node):
                                p["tolerance"], p["tolerance_window"], rhythm_weight=p["rhythm_weight"],
                                rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"],
                                random_beta=p["random_beta"], frame_weight=p["frame_weight"],
-                               hold_scale=p["hold_scale"], onset_weight=p["onset_weight"])
+                               hold_scale=p["hold_scale"], onset_weight=p["onset_weight"],
+                               smooth_frames=p["smooth_frames"])
         from ._style import pretrained as pt
 
         device = ctx.device
@@ -204,7 +212,8 @@ class FeatureStyle(Node):
                     rng = np.random.default_rng(seed + ch)
                     rms = float(np.sqrt(np.mean(signal ** 2)))
                     signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
-                variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch], device)
+                variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch], device,
+                                       cfg.smooth_frames)
                 content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32)).to(device)
                 z0 = variable.start(signal)
                 floor_mag = None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from audiostyle_engine import settings
 from audiostyle_engine.errors import ParameterError
@@ -31,6 +32,7 @@ class FeatureConfig:
     frame_weight: float = 0.0  # weight of the frame vectors' mean and covariance (pretrained.frame_statistics)
     hold_scale: str = "linear"  # hold_content's correlation over the STFT's bins, or over mel bands ("mel")
     onset_weight: float = 0.0  # weight of the onset envelope's autocorrelation (onsets.OnsetRhythmLoss)
+    smooth_frames: int = 1  # the change from the start, smoothed over this many frames in time (Variable)
 
 
 class Variable:
@@ -42,10 +44,21 @@ class Variable:
     signal that will be heard (the output is that signal's STFT). log rather than log1p: quiet bins, where
     the style has to go, move by factors rather than by amounts (measured on the devset: piano+amen's tagger
     margin −0.03 with logmag's view of the loss, −0.14 with the consistent one in log1p, −0.22 in log).
-    waveform: z is the signal, through a differentiable STFT."""
+    waveform: z is the signal, through a differentiable STFT.
 
-    def __init__(self, domain: str, stft_args: tuple, length: int, content_phase: np.ndarray, device="cpu"):
+    smooth_frames (logmag, consistent): what the loss sees and the output is the start plus the change z − z_start
+    smoothed over that many frames in time (a Hann window), so the optimiser cannot make a change that comes and
+    goes from one frame to the next; 1: none."""
+
+    def __init__(self, domain: str, stft_args: tuple, length: int, content_phase: np.ndarray, device="cpu",
+                 smooth_frames: int = 1):
         self.domain, self.stft_args, self.length, self.device = domain, stft_args, length, device
+        if smooth_frames > 1 and domain == "waveform":
+            raise ValueError("smooth_frames needs a spectrogram domain (the node's check_params says so to users)")
+        # Hann weights without its two zero ends, summing to 1: a change constant in time passes unchanged.
+        window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float32)[1:-1]
+        self._kernel = (window / window.sum()).view(1, 1, -1).to(device) if smooth_frames > 1 else None
+        self._z_start = None  # smooth_frames: the start, which the smoothed change is added to
         self.content_phase = content_phase
         self._phasor = torch.from_numpy(np.exp(1j * content_phase).astype(np.complex64)).to(device) \
             if domain == "consistent" else None
@@ -63,10 +76,17 @@ class Variable:
         else:
             z = torch.log1p(spectrum.abs())
         self._z_max = float(z.max()) + settings.FEATURE_LOG_HEADROOM
+        self._z_start = z.detach().clone() if self._kernel is not None else None
         return z
 
-    def _bounded(self, z: torch.Tensor) -> torch.Tensor:
-        """z with no bin above the start's loudest + settings.FEATURE_LOG_HEADROOM; the same bits below it."""
+    def _effective(self, z: torch.Tensor) -> torch.Tensor:
+        """z as the loss sees it and the output is made of: with smooth_frames, the start plus the change smoothed
+        over time (edges padded with their own frame); no bin above the start's loudest +
+        settings.FEATURE_LOG_HEADROOM, and the same bits below it."""
+        if self._kernel is not None:
+            k = self._kernel.shape[-1]
+            change = F.pad((z - self._z_start).unsqueeze(1), ((k - 1) // 2, k // 2), mode="replicate")
+            z = self._z_start + F.conv1d(change, self._kernel).squeeze(1)
         return z if self._z_max is None else z.clamp(max=self._z_max)
 
     def _spectrum(self, w: torch.Tensor) -> torch.Tensor:
@@ -80,7 +100,7 @@ class Variable:
         rose); held, the optimiser cannot trade level for the content floor either."""
         from .._spectral import istft
 
-        y = istft((torch.exp(self._bounded(z)) * self._phasor).unsqueeze(0), *self.stft_args, self.length)[0]
+        y = istft((torch.exp(self._effective(z)) * self._phasor).unsqueeze(0), *self.stft_args, self.length)[0]
         return y * (self._rms / torch.sqrt(torch.mean(y ** 2)).clamp_min(1e-12))
 
     def _heard(self, z: torch.Tensor) -> torch.Tensor:
@@ -91,14 +111,14 @@ class Variable:
         if self.domain in ("waveform", "consistent"):
             s = self._heard(z)
             return torch.sqrt(s.real ** 2 + s.imag ** 2 + 1e-12)  # |·| has no gradient at 0
-        return torch.expm1(self._bounded(z).clamp_min(0.0))
+        return torch.expm1(self._effective(z).clamp_min(0.0))
 
     def output(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
             if self.domain in ("waveform", "consistent"):
                 s = self._heard(z)
                 return torch.log1p(s.abs()).cpu().numpy(), s.angle().cpu().numpy()
-            return self._bounded(z).clamp_min(0.0).cpu().numpy(), self.content_phase
+            return self._effective(z).clamp_min(0.0).cpu().numpy(), self.content_phase
 
 
 class _NonFinite(Exception):
