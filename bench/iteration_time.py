@@ -63,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--beyond-precisions", default=None, help="comma-separated feature_style precisions to time "
                     "side by side (e.g. fp32,bf16; default: the graph's)")
+    ap.add_argument("--beyond-smooth", default=None, help="comma-separated smooth_frames to time side by side "
+                    "(e.g. 1,9; default: the graph's)")
     args = ap.parse_args(argv)
     import torch
 
@@ -89,16 +91,20 @@ def main(argv=None) -> int:
     print(f"load average {os.getloadavg()[0]:.2f}; torch threads {args.threads}; paper {paper}; beyond {beyond}")
     runs = [("paper", StyleTransfer, paper, {"content": content, "style": style})]
     precisions = args.beyond_precisions.split(",") if args.beyond_precisions else [None]
+    smooths = [int(v) for v in args.beyond_smooth.split(",")] if args.beyond_smooth else [None]
     for precision in precisions:
-        params = beyond if precision is None else {**beyond, "precision": precision}
-        runs.append(("beyond" if precision is None else f"beyond[{precision}]", FeatureStyle, params,
-                     {"content": content, "style": style, "start": start}))
+        for smooth in smooths:
+            params = {**beyond, **({} if precision is None else {"precision": precision}),
+                      **({} if smooth is None else {"smooth_frames": smooth})}
+            tags = [t for t in (precision, None if smooth is None else f"smooth {smooth}") if t is not None]
+            runs.append((f"beyond[{', '.join(tags)}]" if tags else "beyond", FeatureStyle, params,
+                         {"content": content, "style": style, "start": start}))
     results = {name: [] for name, *_ in runs}
     for r in range(args.repeats):
         for name, cls, params, inputs in runs:
             per_it, setup, its = timed(cls, inputs, params)
             results[name].append(per_it)
-            print(f"  {name:12s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations, setup {setup:.1f} s",
+            print(f"  {name:22s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations, setup {setup:.1f} s",
                   flush=True)
     best = {k: min(v) for k, v in results.items()}
     ratios = ", ".join(f"{k}/paper {v / best['paper']:.2f}" for k, v in best.items() if k != "paper")

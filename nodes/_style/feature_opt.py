@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from audiostyle_engine import settings
 from audiostyle_engine.errors import ParameterError
@@ -56,8 +55,8 @@ class Variable:
         if smooth_frames > 1 and domain == "waveform":
             raise ValueError("smooth_frames needs a spectrogram domain (the node's check_params says so to users)")
         # Hann weights without its two zero ends, summing to 1: a change constant in time passes unchanged.
-        window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float32)[1:-1]
-        self._kernel = (window / window.sum()).view(1, 1, -1).to(device) if smooth_frames > 1 else None
+        window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float64)[1:-1]
+        self._weights = [float(w) for w in window / window.sum()] if smooth_frames > 1 else None
         self._z_start = None  # smooth_frames: the start, which the smoothed change is added to
         self.content_phase = content_phase
         self._phasor = torch.from_numpy(np.exp(1j * content_phase).astype(np.complex64)).to(device) \
@@ -76,17 +75,20 @@ class Variable:
         else:
             z = torch.log1p(spectrum.abs())
         self._z_max = float(z.max()) + settings.FEATURE_LOG_HEADROOM
-        self._z_start = z.detach().clone() if self._kernel is not None else None
+        self._z_start = z.detach().clone() if self._weights is not None else None
         return z
 
     def _effective(self, z: torch.Tensor) -> torch.Tensor:
         """z as the loss sees it and the output is made of: with smooth_frames, the start plus the change smoothed
         over time (edges padded with their own frame); no bin above the start's loudest +
         settings.FEATURE_LOG_HEADROOM, and the same bits below it."""
-        if self._kernel is not None:
-            k = self._kernel.shape[-1]
-            change = F.pad((z - self._z_start).unsqueeze(1), ((k - 1) // 2, k // 2), mode="replicate")
-            z = self._z_start + F.conv1d(change, self._kernel).squeeze(1)
+        if self._weights is not None:
+            # A weighted sum of shifted copies: a fifth of the time of conv1d with replicate padding for one
+            # channel (24 against 118 ms forward and backward on [1025, 861], one thread, AMX Xeon).
+            k, frames, change = len(self._weights), z.shape[1], z - self._z_start
+            padded = torch.cat([change[:, :1].expand(-1, (k - 1) // 2), change, change[:, -1:].expand(-1, k // 2)], 1)
+            smoothed = sum(w * padded[:, i:i + frames] for i, w in enumerate(self._weights))
+            z = self._z_start + smoothed
         return z if self._z_max is None else z.clamp(max=self._z_max)
 
     def _spectrum(self, w: torch.Tensor) -> torch.Tensor:
