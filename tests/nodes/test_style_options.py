@@ -264,6 +264,10 @@ def test_beyond_paper_graph_validates():
     assert styled.params["onset_weight"] == 0.0
     rhythmic = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"onset_rhythm": 1})
     assert rhythmic.nodes["styled"].params["onset_weight"] == 1.0
+    # smooth: the change from the start smoothed over 9 frames in time; 1 runs the graph as before it
+    assert styled.params["smooth_frames"] == 9
+    unsmoothed = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"smooth": 1})
+    assert unsmoothed.nodes["styled"].params["smooth_frames"] == 1
 
 
 def test_forced_bf16_where_it_is_slower_is_a_validation_warning(tmp_path, wav_file, rng, monkeypatch):
