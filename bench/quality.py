@@ -257,6 +257,9 @@ for _n in ("holdc_b234_s00f10_rb3_bf16", "holdc_b234_s00f10_rb3_bf16+layer06"):
 # and the same output with its change smoothed over 9 frames afterwards moved back by 0.19.
 for _frames in (5, 9, 15):
     _held(f"holdc_b234_s10_rb3_bf16_t{_frames}", {**FEATURE["holdc_b234_s10_rb3_bf16"], "smooth_frames": _frames}, 0.10)
+# ...and with the onset loss beside it (the graph's onset_rhythm 1): the smoothing gained on the tonal styles, the
+# onset loss had on the development pairs' drum styles.
+_held("holdc_b234_s10_rb3_bf16_t9_o1", {**FEATURE["holdc_b234_s10_rb3_bf16_t9"], "onset_weight": 1.0}, 0.10)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
