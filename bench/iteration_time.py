@@ -23,24 +23,16 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 
 def node_params(graph: Path, node_type: str) -> dict:
-    """The node's params as the graph runs them by default: a param that is one of the graph's variables takes
-    that variable's default (so the timed run smooths, and picks its precision, as the graph does); other
-    references are left to the node's default."""
-    import re
-
+    """The params the graph sets on its node, as the engine resolves them with the variables' defaults (so the timed
+    run smooths, and picks its precision, as the graph does); the rest are left to the node's defaults."""
     import yaml
 
-    doc = yaml.safe_load(graph.read_text())
-    variables = doc.get("variables", {})
-    for node in doc["nodes"].values():
+    from audiostyle_engine.run import prepare
+
+    prepared = prepare(graph)
+    for name, node in yaml.safe_load(graph.read_text())["nodes"].items():
         if node.get("type") == node_type:
-            params = {}
-            for k, v in node.items():
-                reference = re.fullmatch(r"\$\{(\w+)\}", str(v))
-                if k in ("type", "inputs") or (reference and reference[1] not in variables):
-                    continue
-                params[k] = variables[reference[1]] if reference else v
-            return params
+            return {k: v for k, v in prepared.nodes[name].params.items() if k in node}
     raise SystemExit(f"{graph} has no {node_type} node")
 
 

@@ -54,9 +54,10 @@ class Variable:
         self.domain, self.stft_args, self.length, self.device = domain, stft_args, length, device
         if smooth_frames > 1 and domain == "waveform":
             raise ValueError("smooth_frames needs a spectrogram domain (the node's check_params says so to users)")
-        # Hann weights without its two zero ends, summing to 1: a change constant in time passes unchanged.
-        window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float64)[1:-1]
-        self._weights = [float(w) for w in window / window.sum()] if smooth_frames > 1 else None
+        self._weights = None  # smooth_frames: Hann weights without the window's two zero ends, summing to 1 (a
+        if smooth_frames > 1:  # change constant in time passes unchanged)
+            window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float64)[1:-1]
+            self._weights = [float(w) for w in window / window.sum()]
         self._z_start = None  # smooth_frames: the start, which the smoothed change is added to
         self.content_phase = content_phase
         self._phasor = torch.from_numpy(np.exp(1j * content_phase).astype(np.complex64)).to(device) \
