@@ -36,7 +36,10 @@ def node_params(graph: Path, node_type: str) -> dict:
     raise SystemExit(f"{graph} has no {node_type} node")
 
 
-def timed(cls, inputs: dict, params: dict) -> tuple[float, float, int]:
+def timed(cls, inputs: dict, params: dict) -> tuple[float, float, int, int | None]:
+    """Seconds per iteration, setup seconds, iterations, and the objective's evaluations (None where the node
+    does not count them): L-BFGS's line search takes a varying number of evaluations per iteration, so a
+    precision that makes each evaluation cheaper can still lose per iteration."""
     from tests.helpers.nodes import run_node
 
     t0 = time.perf_counter()
@@ -45,7 +48,7 @@ def timed(cls, inputs: dict, params: dict) -> tuple[float, float, int]:
     h = rec["history"]
     iterations = h["iteration"][-1]
     per_it = (h["seconds"][-1] - h["seconds"][0]) / max(iterations, 1)
-    return per_it, total - (h["seconds"][-1] - h["seconds"][0]), iterations
+    return per_it, total - (h["seconds"][-1] - h["seconds"][0]), iterations, h.get("evaluations")
 
 
 def main(argv=None) -> int:
@@ -94,10 +97,11 @@ def main(argv=None) -> int:
     results = {name: [] for name, *_ in runs}
     for r in range(args.repeats):
         for name, cls, params, inputs in runs:
-            per_it, setup, its = timed(cls, inputs, params)
+            per_it, setup, its, evaluations = timed(cls, inputs, params)
             results[name].append(per_it)
-            print(f"  {name:22s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations, setup {setup:.1f} s",
-                  flush=True)
+            counted = "" if evaluations is None else f", {evaluations} evaluations ({per_it * its / evaluations:.3f} s each)"
+            print(f"  {name:22s} run {r + 1}: {per_it:.3f} s/iteration over {its} iterations{counted}, "
+                  f"setup {setup:.1f} s", flush=True)
     best = {k: min(v) for k, v in results.items()}
     ratios = ", ".join(f"{k}/paper {v / best['paper']:.2f}" for k, v in best.items() if k != "paper")
     print(f"best of {args.repeats}: " + ", ".join(f"{k} {v:.3f} s/it" for k, v in best.items()) +

@@ -260,6 +260,9 @@ for _frames in (5, 9, 15):
 # ...and with the onset loss beside it (the graph's onset_rhythm 1): the smoothing gained on the tonal styles, the
 # onset loss had on the development pairs' drum styles.
 _held("holdc_b234_s10_rb3_bf16_t9_o1", {**FEATURE["holdc_b234_s10_rb3_bf16_t9"], "onset_weight": 1.0}, 0.10)
+# A third of that weight: at 1 it met the goal on 26 of 40 pair-checks against 16, but the hand-made-feature judge and
+# the five measures other than rhythm (the statistic it optimises) were worse by about 0.008.
+_held("holdc_b234_s10_rb3_bf16_t9_o03", {**FEATURE["holdc_b234_s10_rb3_bf16_t9"], "onset_weight": 0.3}, 0.10)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
