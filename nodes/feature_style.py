@@ -87,6 +87,10 @@ class FeatureStyle(Node):
             Param("smooth_frames", "int", 1, "logmag, consistent: the change from the start is smoothed over this many "
                   "frames in time (a Hann window; 9 frames ≈ 0.1 s at hop 512), so the optimiser cannot make a change "
                   "that comes and goes from frame to frame; 1: none", min=1, max=255),
+            Param("smooth_shape", "choice", "centred", "smooth_frames' window: centred on each frame, or trailing "
+                  "it (each frame's change made of its own and the frames before it, with falling weights: a change "
+                  "starts where it was put and dies away after it, with no fade-in before a drum hit)",
+                  choices=("centred", "trailing")),
             Param("init", "choice", "content", "content: start from the content; content_noise: the content plus "
                   "white noise noise_db below it", choices=("content", "content_noise")),
             Param("noise_db", "float", -30.0, "level of the start's noise relative to the content's RMS",
@@ -170,7 +174,7 @@ class FeatureStyle(Node):
                                rhythm_seconds=p["rhythm_seconds"], hold_content=p["hold_content"],
                                random_beta=p["random_beta"], frame_weight=p["frame_weight"],
                                hold_scale=p["hold_scale"], onset_weight=p["onset_weight"],
-                               smooth_frames=p["smooth_frames"])
+                               smooth_frames=p["smooth_frames"], smooth_shape=p["smooth_shape"])
         from ._style import pretrained as pt
 
         device = ctx.device
@@ -213,7 +217,7 @@ class FeatureStyle(Node):
                     rms = float(np.sqrt(np.mean(signal ** 2)))
                     signal = signal + rng.standard_normal(signal.size) * rms * 10 ** (p["noise_db"] / 20)
                 variable = fo.Variable(cfg.domain, stft_args, content.length, start.phase[start_ch], device,
-                                       cfg.smooth_frames)
+                                       cfg.smooth_frames, cfg.smooth_shape)
                 content_mag = torch.from_numpy(np.ascontiguousarray(content.linear_magnitude()[ch], dtype=np.float32)).to(device)
                 z0 = variable.start(signal)
                 floor_mag = None

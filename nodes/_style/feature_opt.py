@@ -32,6 +32,7 @@ class FeatureConfig:
     hold_scale: str = "linear"  # hold_content's correlation over the STFT's bins, or over mel bands ("mel")
     onset_weight: float = 0.0  # weight of the onset envelope's autocorrelation (onsets.OnsetRhythmLoss)
     smooth_frames: int = 1  # the change from the start, smoothed over this many frames in time (Variable)
+    smooth_shape: str = "centred"  # the smoothing window: centred on each frame, or trailing it (Variable)
 
 
 class Variable:
@@ -47,16 +48,26 @@ class Variable:
 
     smooth_frames (logmag, consistent): what the loss sees and the output is the start plus the change z − z_start
     smoothed over that many frames in time (a Hann window), so the optimiser cannot make a change that comes and
-    goes from one frame to the next; 1: none."""
+    goes from one frame to the next; 1: none. smooth_shape "centred" centres the window on each frame (a change
+    fades in before the frame it was put at as much as it fades out after it); "trailing" makes each frame's change
+    of its own frame and those before it, with falling weights (the second half of a Hann window), so a change
+    starts at the frame it was put at and dies away after it, as a struck sound does: no fade-in before a hit."""
 
     def __init__(self, domain: str, stft_args: tuple, length: int, content_phase: np.ndarray, device="cpu",
-                 smooth_frames: int = 1):
+                 smooth_frames: int = 1, smooth_shape: str = "centred"):
         self.domain, self.stft_args, self.length, self.device = domain, stft_args, length, device
         if smooth_frames > 1 and domain == "waveform":
             raise ValueError("smooth_frames needs a spectrogram domain (the node's check_params says so to users)")
         self._weights = None  # smooth_frames: Hann weights without the window's two zero ends, summing to 1 (a
+        if smooth_shape not in ("centred", "trailing"):
+            raise ValueError(f"smooth_shape must be centred or trailing, not {smooth_shape!r}")
+        self._trailing = smooth_shape == "trailing"
         if smooth_frames > 1:  # change constant in time passes unchanged)
-            window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float64)[1:-1]
+            if self._trailing:  # weights[j] for the frame j before: from the window's peak down, its zero end left out
+                window = torch.hann_window(2 * smooth_frames + 1, periodic=False, dtype=torch.float64)
+                window = window[smooth_frames:-1]
+            else:
+                window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float64)[1:-1]
             self._weights = [float(w) for w in window / window.sum()]
         self._z_start = None  # smooth_frames: the start, which the smoothed change is added to
         self.content_phase = content_phase
@@ -87,8 +98,12 @@ class Variable:
             # A weighted sum of shifted copies: a fifth of the time of conv1d with replicate padding for one
             # channel (24 against 118 ms forward and backward on [1025, 861], one thread, AMX Xeon).
             k, frames, change = len(self._weights), z.shape[1], z - self._z_start
-            padded = torch.cat([change[:, :1].expand(-1, (k - 1) // 2), change, change[:, -1:].expand(-1, k // 2)], 1)
-            smoothed = sum(w * padded[:, i:i + frames] for i, w in enumerate(self._weights))
+            if self._trailing:  # frame t: sum over j of weights[j] × change[t − j]
+                padded = torch.cat([change[:, :1].expand(-1, k - 1), change], 1)
+                smoothed = sum(w * padded[:, k - 1 - j:k - 1 - j + frames] for j, w in enumerate(self._weights))
+            else:
+                padded = torch.cat([change[:, :1].expand(-1, (k - 1) // 2), change, change[:, -1:].expand(-1, k // 2)], 1)
+                smoothed = sum(w * padded[:, i:i + frames] for i, w in enumerate(self._weights))
             z = self._z_start + smoothed
         return z if self._z_max is None else z.clamp(max=self._z_max)
 

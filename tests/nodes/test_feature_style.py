@@ -880,3 +880,41 @@ def test_smooth_frames_makes_the_node_change_its_start_slowly(rng):
     assert [p.param for p in problems] == ["smooth_frames"]
     with pytest.raises(ValueError, match="spectrogram domain"):
         fo.Variable("waveform", (c.n_fft, c.hop_length, c.win_length, c.window), c.length, c.phase[0], smooth_frames=9)
+
+
+def test_trailing_smoothing_starts_a_change_where_it_was_put_and_lets_it_die_away(rng):
+    """smooth_shape trailing: a change put at one frame reaches no frame before it (the centred window fades it in
+    four frames early with 9 frames), is largest at its own frame and falls after it; a change constant in time
+    passes unchanged, and one that flips sign every frame keeps at most a tenth of its size."""
+    from nodes._style import feature_opt as fo
+    from nodes.feature_style import _content_signal
+
+    c, _ = _spectrograms(rng)
+    args = (c.n_fft, c.hop_length, c.win_length, c.window)
+
+    def seen_change(shape, change_of):
+        variable = fo.Variable("logmag", args, c.length, c.phase[0], smooth_frames=9, smooth_shape=shape)
+        z0 = variable.start(_content_signal(c, 0))
+        # below the headroom clamp: the change is read off without the clamp's cut
+        z0 = variable._z_start = z0 - 2.0
+        return (variable._effective(z0 + change_of(z0)) - z0)[0]
+
+    at = 20
+
+    def hit(z0):
+        change = torch.zeros_like(z0)
+        change[:, at] = 1.0
+        return change
+
+    trailing, centred = seen_change("trailing", hit), seen_change("centred", hit)
+    assert float(trailing[:at].abs().max()) == 0.0
+    assert float(centred[at - 4:at].min()) > 0.0
+    after = trailing[at:at + 9]
+    assert int(after.argmax()) == 0 and bool((after[1:] <= after[:-1] + 1e-7).all()) and float(after.sum()) == pytest.approx(1.0)
+    torch.testing.assert_close(seen_change("trailing", lambda z0: torch.full_like(z0, 0.5)), torch.full_like(trailing, 0.5))
+    flips = torch.ones(trailing.shape[0])
+    flips[1::2] = -1.0
+    flutter = seen_change("trailing", lambda z0: 0.5 * flips.expand_as(z0))
+    assert float(flutter[9:].abs().max()) <= 0.1 * 0.5 + 1e-6
+    value, problem = FeatureStyle.spec.param("smooth_shape").coerce("causal")
+    assert problem is not None and "trailing" in problem
