@@ -260,10 +260,10 @@ def test_beyond_paper_graph_validates():
     assert coloured.params["dynamics"] == 0.0 and coloured.params["loudness"] == 0.0
     asked = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"colour": 0.5})
     assert asked.nodes["coloured"].params["strength"] == 0.5
-    # onset_rhythm: the onset loss's weight, off unless asked for
-    assert styled.params["onset_weight"] == 0.0
-    rhythmic = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"onset_rhythm": 1})
-    assert rhythmic.nodes["styled"].params["onset_weight"] == 1.0
+    # onset_rhythm: the onset loss's weight, 0.3 by default; 0 runs the graph without it
+    assert styled.params["onset_weight"] == 0.3
+    rhythmic = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"onset_rhythm": 0})
+    assert rhythmic.nodes["styled"].params["onset_weight"] == 0.0
     # smooth: the change from the start smoothed over 9 frames in time; 1 runs the graph as before it
     assert styled.params["smooth_frames"] == 9
     unsmoothed = prepare(Path(__file__).resolve().parents[2] / "graphs" / "beyond_paper.yaml", {"smooth": 1})
