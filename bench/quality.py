@@ -267,6 +267,9 @@ _held("holdc_b234_s10_rb3_bf16_t9_o1", {**FEATURE["holdc_b234_s10_rb3_bf16_t9"],
 # −0.10 → −0.03); a trailing one starts a change where it was put and lets it die away.
 _held("holdc_b234_s10_rb3_bf16_t9tr", {**FEATURE["holdc_b234_s10_rb3_bf16_t9"], "smooth_shape": "trailing"}, 0.10)
 _held("holdc_b234_s10_rb3_bf16_t9_o03", {**FEATURE["holdc_b234_s10_rb3_bf16_t9"], "onset_weight": 0.3}, 0.10)
+# That default (beyond_paper since) at the graph's other two starts, the presets subtle and strong.
+for _start in (0.06, 0.20):
+    _held(f"holdc_b234_s{round(100 * _start):02d}_rb3_bf16_t9_o03", FEATURE["holdc_b234_s10_rb3_bf16_t9_o03"], _start)
 # The mix frontier: content + style at equal RMS, this fraction of style (see frontier()).
 # Dense near the content (settings.py): a straight line from the content to the 20 % mix overstated
 # margins there by up to 0.34 on the real set.
