@@ -58,17 +58,22 @@ class Variable:
         self.domain, self.stft_args, self.length, self.device = domain, stft_args, length, device
         if smooth_frames > 1 and domain == "waveform":
             raise ValueError("smooth_frames needs a spectrogram domain (the node's check_params says so to users)")
-        self._weights = None  # smooth_frames: Hann weights without the window's two zero ends, summing to 1 (a
         if smooth_shape not in ("centred", "trailing"):
             raise ValueError(f"smooth_shape must be centred or trailing, not {smooth_shape!r}")
-        self._trailing = smooth_shape == "trailing"
-        if smooth_frames > 1:  # change constant in time passes unchanged)
-            if self._trailing:  # weights[j] for the frame j before: from the window's peak down, its zero end left out
-                window = torch.hann_window(2 * smooth_frames + 1, periodic=False, dtype=torch.float64)
-                window = window[smooth_frames:-1]
+        # smooth_frames: the smoothed change at frame t is the sum of weight × change[t − pad_before + offset] over
+        # these (offset, weight) taps, the clip's edges padded with their own frame. The Hann weights leave out the
+        # window's zero ends and sum to 1, so a change constant in time passes unchanged.
+        self._taps, self._pads = None, (0, 0)
+        if smooth_frames > 1:
+            k = smooth_frames
+            if smooth_shape == "trailing":  # from the window's peak down: weights[j] for the frame j before
+                window = torch.hann_window(2 * k + 1, periodic=False, dtype=torch.float64)[k:-1]
+                weights = [float(w) for w in window / window.sum()]
+                self._taps, self._pads = [(k - 1 - j, w) for j, w in enumerate(weights)], (k - 1, 0)
             else:
-                window = torch.hann_window(smooth_frames + 2, periodic=False, dtype=torch.float64)[1:-1]
-            self._weights = [float(w) for w in window / window.sum()]
+                window = torch.hann_window(k + 2, periodic=False, dtype=torch.float64)[1:-1]
+                self._taps = list(enumerate(float(w) for w in window / window.sum()))
+                self._pads = ((k - 1) // 2, k // 2)
         self._z_start = None  # smooth_frames: the start, which the smoothed change is added to
         self.content_phase = content_phase
         self._phasor = torch.from_numpy(np.exp(1j * content_phase).astype(np.complex64)).to(device) \
@@ -87,23 +92,19 @@ class Variable:
         else:
             z = torch.log1p(spectrum.abs())
         self._z_max = float(z.max()) + settings.FEATURE_LOG_HEADROOM
-        self._z_start = z.detach().clone() if self._weights is not None else None
+        self._z_start = z.detach().clone() if self._taps is not None else None
         return z
 
     def _effective(self, z: torch.Tensor) -> torch.Tensor:
         """z as the loss sees it and the output is made of: with smooth_frames, the start plus the change smoothed
         over time (edges padded with their own frame); no bin above the start's loudest +
         settings.FEATURE_LOG_HEADROOM, and the same bits below it."""
-        if self._weights is not None:
+        if self._taps is not None:
             # A weighted sum of shifted copies: a fifth of the time of conv1d with replicate padding for one
             # channel (24 against 118 ms forward and backward on [1025, 861], one thread, AMX Xeon).
-            k, frames, change = len(self._weights), z.shape[1], z - self._z_start
-            if self._trailing:  # frame t: sum over j of weights[j] × change[t − j]
-                padded = torch.cat([change[:, :1].expand(-1, k - 1), change], 1)
-                smoothed = sum(w * padded[:, k - 1 - j:k - 1 - j + frames] for j, w in enumerate(self._weights))
-            else:
-                padded = torch.cat([change[:, :1].expand(-1, (k - 1) // 2), change, change[:, -1:].expand(-1, k // 2)], 1)
-                smoothed = sum(w * padded[:, i:i + frames] for i, w in enumerate(self._weights))
+            (before, after), frames, change = self._pads, z.shape[1], z - self._z_start
+            padded = torch.cat([change[:, :1].expand(-1, before), change, change[:, -1:].expand(-1, after)], 1)
+            smoothed = sum(w * padded[:, i:i + frames] for i, w in self._taps)
             z = self._z_start + smoothed
         return z if self._z_max is None else z.clamp(max=self._z_max)
 
